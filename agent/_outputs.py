@@ -1,0 +1,75 @@
+"""Validate what came back from the sandbox: predictions and the (untrusted) runner report."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+from pydantic import ValidationError
+
+from .protocol import REPORT_FILE, RunnerReport
+
+MAX_REPORT_BYTES = 8 * 1024**2  # curves for thousands of epochs fit easily
+MAX_JSON_DEPTH = 32  # deeper nesting is an attack on the parser, not a report
+ROW_SUM_TOLERANCE = 1e-3
+
+
+class InvalidOutput(Exception):
+    """One line saying what is wrong with an output file."""
+
+
+def load_predictions(files: dict[str, bytes], seed: int, n_test: int, n_classes: int) -> np.ndarray:
+    """The seed's test probabilities, or ``InvalidOutput`` naming the problem."""
+    name = f"seed_{seed}/test_probs.npy"
+    if name not in files:
+        raise InvalidOutput(f"{name} is missing")
+    try:
+        arr = np.load(io.BytesIO(files[name]), allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidOutput(f"{name} is not a plain .npy array: {str(exc)[:120]}") from exc
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":
+        raise InvalidOutput(f"{name} must hold floating-point probabilities, has {arr.dtype}")
+    if arr.shape != (n_test, n_classes):
+        raise InvalidOutput(f"{name} has shape {arr.shape}, expected ({n_test}, {n_classes})")
+    if not np.isfinite(arr).all():
+        raise InvalidOutput(f"{name} contains NaN or infinite values")
+    if (arr < -ROW_SUM_TOLERANCE).any() or not np.allclose(arr.sum(1), 1.0, atol=ROW_SUM_TOLERANCE):
+        raise InvalidOutput(f"{name} rows are not probability distributions")
+    return arr.astype(np.float64)
+
+
+def load_report(files: dict[str, bytes]) -> tuple[RunnerReport | None, str | None]:
+    """The runner's report if it is sane, else ``(None, reason)``; never raises."""
+    raw = files.get(REPORT_FILE)
+    if raw is None:
+        return None, "report.json is missing"
+    if len(raw) > MAX_REPORT_BYTES:
+        return None, "report.json is too large"
+    if _depth(raw) > MAX_JSON_DEPTH:
+        return None, "report.json is nested too deeply"
+    try:
+        return RunnerReport.model_validate(json.loads(raw)), None
+    except (ValueError, ValidationError, RecursionError) as exc:
+        return None, f"report.json is invalid: {str(exc).splitlines()[0][:160]}"
+
+
+def _depth(raw: bytes) -> int:
+    """Bracket nesting depth, counted without parsing (strings are skipped)."""
+    depth = best = 0
+    in_str = escaped = False
+    for byte in raw:
+        ch = chr(byte)
+        if in_str:
+            escaped = (ch == "\\") and not escaped
+            if ch == '"' and not escaped:
+                in_str = False
+            continue
+        if ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in "]}":
+            depth -= 1
+    return best

@@ -1,0 +1,152 @@
+"""The ``research-agent`` command line. Exit codes are a contract:
+
+0  the trial status is ``ok``
+1  an error of ours or of the environment (one line on stderr; traceback with --debug)
+2  a usage error (bad flag, missing file, unknown dataset)
+3  the model failed (any trial status other than ``ok`` and ``infra_error``)
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from importlib import resources
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .config import EvalConfig, default_cpus, home_dir, parse_gpus, parse_memory, validated
+from .data import DEFAULT_DATASET, canonical_name
+from .errors import AgentError
+from .records import SandboxLimits, TrialStatus
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL_FAILED = 0, 1, 2, 3
+
+err_console = Console(stderr=True)
+
+
+class AgentGroup(click.Group):
+    """Maps AgentError to one red line and its exit code; tracebacks only with --debug."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AgentError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            err_console.print(f"[red]error:[/] {exc}", highlight=False)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=AgentGroup)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where runs and the dataset cache live (default ./runs or $RESEARCH_AGENT_HOME).")
+@click.pass_context
+def main(ctx: click.Context, debug: bool, home: Path | None) -> None:
+    """A sandbox-first PyTorch research agent."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(debug=debug, home=home_dir(str(home) if home else None))
+
+
+def _limits(timeout: float, memory: str, cpus: float | None, gpus: str | None) -> SandboxLimits:
+    return validated(SandboxLimits, timeout_s=timeout, memory_bytes=parse_memory(memory),
+                     cpus=cpus or default_cpus(), gpus=parse_gpus(gpus))
+
+
+@main.command("eval")
+@click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dataset", default=DEFAULT_DATASET, show_default=True, help="Dataset name.")
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 65_536))
+@click.option("--lr", default=1e-3, show_default=True, type=float)
+@click.option("--subset-size", default=None, type=click.IntRange(10, None),
+              help="Stratified, seeded subset of the training set.")
+@click.option("--timeout", default=600.0, show_default=True, type=float,
+              help="Wall-clock seconds before the host kills the trial.")
+@click.option("--memory", default="2g", show_default=True, help="Memory limit (e.g. 512m, 1g).")
+@click.option("--cpus", default=None, type=float, help="CPU limit (default: min(2, cores)).")
+@click.option("--gpus", default=None, help="GPUs to pass through: `all` or ids such as 0,1.")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
+@click.pass_context
+def eval_cmd(ctx, model_file, dataset, seeds, epochs, batch_size, lr, subset_size, timeout,
+             memory, cpus, gpus, as_json):
+    """Train and score MODEL_FILE in the sandbox across seeds."""
+    config = validated(
+        EvalConfig, dataset=canonical_name(dataset), seeds=seeds, epochs=epochs,
+        batch_size=batch_size, lr=lr, subset_size=subset_size,
+        limits=_limits(timeout, memory, cpus, gpus),
+    )
+    report = _run_eval(ctx, model_file, config, as_json)
+    ctx.exit(_exit_code(report["status"]))
+
+
+def _run_eval(ctx, model_file: Path, config: EvalConfig, as_json: bool) -> dict:
+    from .evaluation import evaluate
+    from .report import dumps, print_eval
+    from .sandbox import DockerSandbox
+
+    home: Path = ctx.obj["home"]
+    with err_console.status("preparing", spinner="dots") as spinner:
+
+        def progress(phase: str, elapsed: float) -> None:
+            spinner.update(f"sandbox {phase}: {elapsed:5.1f}s of {config.limits.timeout_s:.0f}s")
+
+        report = evaluate(model_file, config, DockerSandbox, home / "cache" / "datasets", progress)
+    if as_json:
+        click.echo(dumps(report))
+    else:
+        print_eval(report, Console())
+    return report
+
+
+def _exit_code(status: str) -> int:
+    if status == TrialStatus.OK.value:
+        return EXIT_OK
+    if status == TrialStatus.INFRA_ERROR.value:
+        return EXIT_ERROR
+    return EXIT_MODEL_FAILED
+
+
+@main.command("run")
+@click.option("--goal", default="", help="What to build, in words.")
+@click.option("--dataset", default=DEFAULT_DATASET, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def run_cmd(ctx, goal: str, dataset: str, as_json: bool):
+    """Run the research loop. (For now: evaluates the built-in example model.)"""
+    if goal and not as_json:
+        err_console.print(f"goal: {goal}")
+        err_console.print("[dim]the research loop is not built yet; evaluating the built-in "
+                          "example MLP in the sandbox instead[/]")
+    example = Path(str(resources.files("agent").joinpath("examples/mlp.py")))
+    config = validated(EvalConfig, dataset=canonical_name(dataset), seeds=3, epochs=10,
+                       limits=_limits(600.0, "2g", None, None))
+    report = _run_eval(ctx, example, config, as_json)
+    ctx.exit(_exit_code(report["status"]))
+
+
+@main.group("image")
+def image_group():
+    """The sandbox image."""
+
+
+@image_group.command("build")
+@click.option("--force", is_flag=True, help="Rebuild even if the image matches the source.")
+@click.option("--variant", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+def image_build(force: bool, variant: str):
+    """Build the sandbox image (offline: local base + staged wheels)."""
+    from .sandbox import build_image
+
+    info = build_image(variant=variant, force=force)
+    click.echo(f"{info.tag} {info.id}")
+
+
+def entry() -> None:
+    main(prog_name="research-agent")
+
+
+if __name__ == "__main__":
+    sys.exit(entry())

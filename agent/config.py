@@ -1,0 +1,77 @@
+"""Settings validated once at the edge (``extra="forbid"``); errors name the bad field."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+from .records import SandboxLimits
+
+__all__ = ["EvalConfig", "default_cpus", "home_dir", "parse_gpus", "parse_memory", "validated"]
+
+DEFAULT_HOME = Path("runs")
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_memory(text: str) -> int:
+    """``"512m"``, ``"1g"``, ``"1.5GiB"``, ``"2048"`` (bytes) -> bytes."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text).lower())
+    if not m:
+        raise ConfigError(
+            f"--memory: cannot read {text!r}; use a size such as 512m, 1g or 2GiB"
+        )
+    value = int(float(m.group(1)) * _UNITS[m.group(2)])
+    if value < 64 * 1024**2:
+        raise ConfigError(f"--memory: {text!r} is below the 64m minimum a Python runner needs")
+    return value
+
+
+def parse_gpus(text: str | None) -> list[str]:
+    """``--gpus all`` or ``--gpus 0,1`` -> device ids for Docker's device request."""
+    if not text:
+        return []
+    text = text.strip().lower()
+    if text == "all":
+        return ["all"]
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids or not all(re.fullmatch(r"[0-9a-z\-]+", i) for i in ids):
+        raise ConfigError(f"--gpus: cannot read {text!r}; use `all` or device ids such as 0,1")
+    return ids
+
+
+def default_cpus() -> float:
+    return float(min(2, os.cpu_count() or 1))
+
+
+def home_dir(option: str | None = None) -> Path:
+    """``--home``, else ``$RESEARCH_AGENT_HOME``, else ``./runs``."""
+    return Path(option or os.environ.get("RESEARCH_AGENT_HOME") or DEFAULT_HOME)
+
+
+class EvalConfig(BaseModel):
+    """Everything that decides one ``eval``: recorded with its result."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: str = "digits"
+    seeds: int = Field(default=3, ge=1, le=100)
+    epochs: int = Field(default=5, ge=1, le=10_000)
+    batch_size: int = Field(default=64, ge=1, le=65_536)
+    lr: float = Field(default=1e-3, gt=0, le=10)
+    optimizer: str = Field(default="adam", pattern="^(adam|adamw|sgd)$")
+    subset_size: int | None = Field(default=None, ge=10)
+    limits: SandboxLimits = Field(default_factory=SandboxLimits)
+
+
+def validated(model_cls, **values):
+    """Build a config, turning pydantic's error into one line naming the field."""
+    try:
+        return model_cls(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"--{field.split('.')[-1].replace('_', '-')}: {err['msg']}") from exc

@@ -1,0 +1,92 @@
+"""Host side of the versioned host<->runner protocol (message table: sandbox_image/PROTOCOL.md).
+
+The runner keeps a stdlib twin in ``sandbox_image/runner/protocol.py``; a unit test checks
+that the two agree. Everything the runner writes is untrusted: the model runs in the same
+process and can forge any of it, so :class:`RunnerReport` is validated with hard bounds and
+only the test predictions (scored on the host) ever count.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["PROTOCOL_VERSION", "JobSpec", "RunnerReport", "SeedReport", "SeedCurves"]
+
+PROTOCOL_VERSION = 1
+
+MAX_EPOCHS = 10_000  # bounds every list the runner may send back
+DONE_MARKER = ".done"
+DONE_LINE = "RESEARCH_AGENT_RUNNER_DONE"
+REPORT_FILE = "report.json"
+EXIT_OK = 0
+EXIT_CRASHED = 1
+EXIT_REJECTED = 65
+EXIT_DEADLINE = 124
+
+
+class JobSpec(BaseModel):
+    """What the runner trains; written to /job/job.json (read-only in the container)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    protocol_version: int = PROTOCOL_VERSION
+    seeds: list[int] = Field(min_length=1)
+    epochs: int = Field(ge=1, le=MAX_EPOCHS)
+    batch_size: int = Field(ge=1)
+    optimizer: Literal["adam", "adamw", "sgd"]
+    lr: float = Field(gt=0)
+    n_classes: int = Field(ge=2)
+    input_shape: list[int]
+    deadline_s: float = Field(gt=0)
+    threads: int = Field(ge=1)
+    weight_decay: float = Field(default=0.0, ge=0)
+    momentum: float = Field(default=0.9, ge=0)
+    device: Literal["cpu", "cuda"] = "cpu"
+    max_params: int = Field(default=50_000_000, ge=1)
+    linger_s: float = Field(default=60.0, gt=0)
+    model_file: str = "model.py"
+
+
+Floats = list[float | None]
+
+
+class SeedCurves(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    train_loss: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
+    train_acc: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
+    val_loss: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
+    val_acc: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
+    epoch_s: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
+
+
+class SeedReport(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int
+    curves: SeedCurves
+
+
+class ModelSummary(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    params_total: int = Field(ge=0)
+    params_trainable: int = Field(ge=0)
+    output_shape: list[int] = Field(max_length=8)
+
+
+class RunnerReport(BaseModel):
+    """/out/report.json: untrusted, bounded, informational (curves, summary, timings)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    protocol_version: Literal[1]
+    torch_version: str = Field(max_length=64)
+    device: Literal["cpu", "cuda"]
+    started_at: float
+    first_step_at: float | None = None
+    finished_at: float | None = None
+    summary: ModelSummary
+    seeds: list[SeedReport] = Field(max_length=1000)

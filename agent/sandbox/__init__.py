@@ -1,0 +1,30 @@
+"""Sandboxes: where generated models run. The only package that imports ``docker``."""
+
+from ._base import BaseSandbox, ProgressFn, SandboxRequest
+from ._controls import seccomp_sha256
+from ._image import ImageInfo, image_tag
+
+__all__ = [
+    "BaseSandbox",
+    "DockerSandbox",
+    "ImageInfo",
+    "ProgressFn",
+    "SandboxRequest",
+    "build_image",
+    "image_tag",
+    "seccomp_sha256",
+]
+
+
+def __getattr__(name: str):
+    # docker-py is imported only when a Docker sandbox is actually used.
+    if name == "DockerSandbox":
+        from ._docker import DockerSandbox
+
+        return DockerSandbox
+    if name == "build_image":
+        from ._docker import connect
+        from ._image import build
+
+        return lambda variant="cpu", force=False, log=None: build(connect(), variant, force, log)
+    raise AttributeError(name)

@@ -1,0 +1,251 @@
+"""The Docker backend: one hardened container per trial. The only module family importing docker.
+
+Lifecycle: write the job to a host temp dir (mounted read-only), create the container with
+every control of ``_controls``, start it, then poll until one of: the runner says /out is
+complete (a line on its private stdout), the container exits on its own, or our deadline
+passes (we kill it and record that we did). On the runner's cue we copy /out out of the live
+container (a tmpfs: it vanishes when the container stops, and Docker's archive API cannot
+see tmpfs mounts, so ``tar`` from the read-only image streams it to us through an exec,
+read with a byte cap), then tell the runner to exit. The container is removed in
+``finally``; it never auto-removes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from ..errors import SandboxError
+from ..protocol import DONE_LINE, DONE_MARKER
+from ..records import SandboxOutcome, TrialStatus
+from . import _controls as c
+from ._base import BaseSandbox, ProgressFn, SandboxRequest
+from ._collect import OutputTooLarge, read_capped, regular_files
+from ._image import ImageInfo, resolve
+from ._status import Observation, decide
+
+EXIT_WAIT_S = 10.0  # how long the runner gets to exit after we collected its output
+TRIAL_LABEL = "org.research-agent.trial"
+
+
+def connect(timeout: float = 60.0):
+    """A docker client, or a one-line error naming the next step."""
+    try:
+        client = docker.from_env(version="auto", timeout=timeout)
+        client.ping()
+        return client
+    except docker.errors.DockerException as exc:
+        raise SandboxError(
+            f"cannot reach the Docker engine ({str(exc).splitlines()[0][:120]}); "
+            "start it (`make engine` as root) or set DOCKER_HOST"
+        ) from exc
+
+
+class DockerSandbox(BaseSandbox):
+    def __init__(self, client=None, variant: str = "cpu"):
+        self.client = client or connect()
+        self.image: ImageInfo = resolve(self.client, variant)
+        try:
+            self.host_cpus = int(self.client.info().get("NCPU") or os.cpu_count() or 1)
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"cannot query the Docker engine: {exc}") from exc
+
+    def describe(self) -> dict:
+        return {
+            "backend": "docker",
+            "image": self.image.id,
+            "image_tag": self.image.tag,
+            "image_labels": self.image.labels,
+            "seccomp_sha256": c.seccomp_sha256(),
+        }
+
+    def run(self, request: SandboxRequest, progress: ProgressFn | None = None) -> SandboxOutcome:
+        progress = progress or (lambda phase, elapsed: None)
+        job_dir = Path(tempfile.mkdtemp(prefix="research-agent-job-"))
+        container = None
+        try:
+            _write_job(job_dir, request)
+            try:
+                container = self._create(request, job_dir)
+            except docker.errors.DockerException as exc:
+                return self._infra(f"could not create the container: {exc}")
+            return self._supervise(container, request, progress)
+        finally:
+            if container is not None:
+                _remove(container)
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+    def _create(self, request: SandboxRequest, job_dir: Path):
+        kwargs = c.host_config_kwargs(request.limits, self.host_cpus)
+        return self.client.containers.create(
+            self.image.id,
+            volumes={
+                str(job_dir): {"bind": "/job", "mode": "ro"},
+                str(Path(request.data_dir).resolve()): {"bind": "/data", "mode": "ro"},
+            },
+            labels={TRIAL_LABEL: request.trial_id},
+            **kwargs,
+        )
+
+    def _supervise(self, container, request: SandboxRequest, progress: ProgressFn) -> SandboxOutcome:
+        limits = request.limits
+        start_wall = time.time()
+        try:
+            container.start()
+        except docker.errors.DockerException as exc:
+            return self._infra(f"could not start the container: {exc}", container)
+        t0 = time.monotonic()
+        kill_at = t0 + limits.timeout_s + c.KILL_GRACE_S
+        files, too_large, done, we_killed = {}, False, False, False
+        while True:
+            elapsed = time.monotonic() - t0
+            progress("running", elapsed)
+            state = _state(container)
+            if state is None:
+                return self._infra("lost the container while it ran", container)
+            if state.get("Status") not in ("created", "running"):
+                break
+            if time.monotonic() >= kill_at:
+                we_killed = _kill(container)
+                break
+            if _runner_done(container):
+                progress("collecting", elapsed)
+                try:
+                    files = self._collect(container)
+                except OutputTooLarge:
+                    too_large = True
+                done = DONE_MARKER in files
+                _signal_exit(container)
+                break
+            time.sleep(c.POLL_INTERVAL_S)
+        state = _wait_exit(container, we_killed) or {}
+        wall = time.monotonic() - t0
+        stderr = _stderr_tail(container)
+        obs = Observation(
+            exit_code=state.get("ExitCode"),
+            oom_killed=bool(state.get("OOMKilled")),
+            we_killed=we_killed,
+            done_marker=done,
+            output_too_large=too_large,
+            stderr_tail=stderr,
+            wall_s=wall,
+            deadline_s=limits.timeout_s,
+        )
+        status, message = decide(obs)
+        return SandboxOutcome(
+            status=status,
+            message=message,
+            exit_code=obs.exit_code,
+            oom_killed=obs.oom_killed,
+            we_killed=we_killed,
+            wall_s=wall,
+            start_s=start_wall,
+            stderr_tail=stderr,
+            files=files if status is TrialStatus.OK else {},
+            image=self.image.id,
+            container_id=container.id,
+        )
+
+    def _collect(self, container) -> dict[str, bytes]:
+        """tar /out inside the live container, streamed out through an exec, capped."""
+        api = self.client.api
+        try:
+            exec_id = api.exec_create(container.id, ["tar", "-C", "/out", "-cf", "-", "."],
+                                      stdout=True, stderr=False, user=c.SANDBOX_USER)
+            stream = api.exec_start(exec_id, stream=True, demux=True)
+            data = read_capped((out for out, _err in stream if out), c.MAX_OUTPUT_BYTES)
+            if api.exec_inspect(exec_id).get("ExitCode") != 0:
+                return {}
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return {}
+        files, _rejected = regular_files(data, ".", c.MAX_OUTPUT_BYTES)
+        return files
+
+    def _infra(self, message: str, container=None) -> SandboxOutcome:
+        return SandboxOutcome(
+            status=TrialStatus.INFRA_ERROR,
+            message=message.splitlines()[0][:300],
+            image=self.image.id,
+            container_id=getattr(container, "id", "") or "",
+        )
+
+
+def _write_job(job_dir: Path, request: SandboxRequest) -> None:
+    (job_dir / "job.json").write_text(request.job.model_dump_json())
+    (job_dir / request.job.model_file).write_text(request.model_source)
+    # Readable by the sandbox user (10001), writable by nobody inside (mounted read-only).
+    os.chmod(job_dir, 0o755)
+    for path in job_dir.iterdir():
+        os.chmod(path, 0o644)
+
+
+def _state(container) -> dict | None:
+    try:
+        container.reload()
+        return container.attrs.get("State", {})
+    except docker.errors.NotFound:
+        return None
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return {"Status": "running"}  # a transient API hiccup; the deadline still applies
+
+
+def _runner_done(container) -> bool:
+    """The runner's cue on its private stdout (only a cue to collect, never a status)."""
+    try:
+        tail = container.logs(stdout=True, stderr=False, tail=20)
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return False
+    return DONE_LINE.encode() in tail
+
+
+def _kill(container) -> bool:
+    try:
+        container.kill()
+    except docker.errors.DockerException:
+        pass  # it exited on its own in the meantime
+    return True
+
+
+def _signal_exit(container) -> None:
+    """Tell the runner its output is safe; it exits 0 on SIGUSR1 (docker-init forwards it)."""
+    try:
+        container.kill(signal="SIGUSR1")
+    except docker.errors.DockerException:
+        pass
+
+
+def _wait_exit(container, we_killed: bool) -> dict | None:
+    try:
+        container.wait(timeout=EXIT_WAIT_S)
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        _kill(container)  # it ignored the exit signal after its output was collected
+        try:
+            container.wait(timeout=EXIT_WAIT_S)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return None
+    return _state(container)
+
+
+def _stderr_tail(container) -> str:
+    try:
+        raw = container.logs(stdout=False, stderr=True, tail=200)
+    except docker.errors.DockerException:
+        return ""
+    return raw.decode("utf-8", "replace")[-c.MAX_STDERR_TAIL :]
+
+
+def _remove(container) -> None:
+    try:
+        container.remove(force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.DockerException as exc:
+        raise SandboxError(f"could not remove container {container.id[:12]}: {exc}") from exc
+

@@ -1,0 +1,194 @@
+"""Build, find and check the sandbox image. Never pulls implicitly.
+
+The image is stamped with labels (protocol version, torch version, seccomp sha256, a hash of
+the runner's source) and then always referenced by its id, so a tag moved under us cannot
+change what a trial runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ImageNotFoundError, SandboxError
+from ..protocol import PROTOCOL_VERSION
+from ._controls import seccomp_sha256
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IMAGE_DIR = REPO_ROOT / "sandbox_image"
+IMAGE_REPO = "research-agent-sandbox"
+SLIM_BASE = "python:3.11-slim"  # the normal base where a registry can be reached
+LOCAL_BASE = "research-agent-base:bookworm"  # built by scripts/build_base.sh (debootstrap)
+TORCH_VERSIONS = {"cpu": "2.13.0", "cuda": "2.14.1"}
+PULL_TIMEOUT_S = 60  # an offline machine should fall back to the local base quickly
+LABEL = "org.research-agent."
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """A resolved sandbox image: its id (what trials run) and its labels."""
+
+    id: str
+    tag: str
+    labels: dict[str, str]
+
+    @property
+    def torch_version(self) -> str:
+        return self.labels.get(LABEL + "torch", "")
+
+
+def image_tag(variant: str = "cpu") -> str:
+    return f"{IMAGE_REPO}:{variant}"
+
+
+def source_sha256() -> str:
+    """Hash of everything that goes into the image except the wheels."""
+    digest = hashlib.sha256()
+    for path in sorted(IMAGE_DIR.rglob("*")):
+        rel = path.relative_to(IMAGE_DIR)
+        if path.is_file() and rel.parts[0] != "wheels" and "__pycache__" not in rel.parts:
+            digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(seccomp_sha256().encode())
+    return digest.hexdigest()
+
+
+def expected_labels(variant: str) -> dict[str, str]:
+    return {
+        LABEL + "protocol": str(PROTOCOL_VERSION),
+        LABEL + "torch": TORCH_VERSIONS[variant],
+        LABEL + "variant": variant,
+        LABEL + "seccomp-sha256": seccomp_sha256(),
+        LABEL + "source-sha256": source_sha256(),
+    }
+
+
+def resolve(client, variant: str = "cpu") -> ImageInfo:
+    """The current image for ``variant``, or a clear error naming the build command."""
+    import docker.errors
+
+    tag = image_tag(variant)
+    try:
+        image = client.images.get(tag)
+    except docker.errors.ImageNotFound as exc:
+        raise ImageNotFoundError(
+            f"sandbox image {tag} not found; build it with `make image`"
+        ) from exc
+    except docker.errors.DockerException as exc:
+        raise SandboxError(f"cannot inspect the sandbox image: {exc}") from exc
+    labels = image.labels or {}
+    if labels.get(LABEL + "protocol") != str(PROTOCOL_VERSION):
+        raise ImageNotFoundError(
+            f"sandbox image {tag} speaks protocol {labels.get(LABEL + 'protocol')}, "
+            f"this agent speaks {PROTOCOL_VERSION}; rebuild it with `make image`"
+        )
+    if labels.get(LABEL + "seccomp-sha256") != seccomp_sha256():
+        raise ImageNotFoundError(
+            f"sandbox image {tag} was built with another seccomp profile; rebuild it with `make image`"
+        )
+    return ImageInfo(id=image.id, tag=tag, labels=labels)
+
+
+def is_current(client, variant: str = "cpu") -> bool:
+    import docker.errors
+
+    try:
+        image = client.images.get(image_tag(variant))
+    except docker.errors.ImageNotFound:
+        return False
+    labels = image.labels or {}
+    return all(labels.get(k) == v for k, v in expected_labels(variant).items())
+
+
+def build(client, variant: str = "cpu", force: bool = False, log=None) -> ImageInfo:
+    """Build the sandbox image offline-first; skip when the current one matches the source."""
+    import docker.errors
+
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if not force and is_current(client, variant):
+        log(f"[image] {image_tag(variant)} is up to date")
+        return resolve(client, variant)
+    base = _base_image(client, log)
+    _stage_wheels(variant, log)
+    labels = expected_labels(variant) | {LABEL + "base": base}
+    log(f"[image] building {image_tag(variant)} from {base}")
+    try:
+        for chunk in client.api.build(
+            path=str(IMAGE_DIR),
+            tag=image_tag(variant),
+            buildargs={"BASE_IMAGE": base, "WHEELS": f"wheels/{variant}"},
+            labels=labels,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
+        ):
+            if "error" in chunk:
+                raise SandboxError(f"image build failed: {chunk['error'].strip()}")
+            line = (chunk.get("stream") or "").strip()
+            if line.startswith("Step "):
+                log(f"[image] {line}")
+    except docker.errors.DockerException as exc:
+        raise SandboxError(f"image build failed: {exc}") from exc
+    info = resolve(client, variant)
+    log(f"[image] built {info.tag} ({info.id[:19]})")
+    return info
+
+
+def _base_image(client, log) -> str:
+    import docker.errors
+
+    forced = os.environ.get("RESEARCH_AGENT_BASE_IMAGE")
+    if forced:
+        return forced
+    for name in (SLIM_BASE, LOCAL_BASE):
+        try:
+            client.images.get(name)
+            return name
+        except docker.errors.ImageNotFound:
+            pass
+    if _try_pull(client, SLIM_BASE, log):
+        return SLIM_BASE
+    log(f"[image] no registry reachable; building {LOCAL_BASE} with debootstrap")
+    script = REPO_ROOT / "scripts" / "build_base.sh"
+    if subprocess.run([str(script), LOCAL_BASE]).returncode != 0:
+        raise SandboxError(f"could not build the base image; see the lines above ({script})")
+    return LOCAL_BASE
+
+
+def _try_pull(client, name: str, log) -> bool:
+    """Pull with a time limit; offline machines fail here and build locally instead."""
+    import docker.errors
+
+    result: list[bool] = []
+
+    def pull() -> None:
+        try:
+            client.images.pull(name)
+            result.append(True)
+        except docker.errors.DockerException as exc:
+            log(f"[image] cannot pull {name}: {str(exc).splitlines()[0][:160]}")
+
+    thread = threading.Thread(target=pull, daemon=True)
+    thread.start()
+    thread.join(PULL_TIMEOUT_S)
+    return bool(result)
+
+
+def _stage_wheels(variant: str, log) -> None:
+    """``pip download`` torch and numpy for Python 3.11 into the build context."""
+    dest = IMAGE_DIR / "wheels" / variant
+    dest.mkdir(parents=True, exist_ok=True)
+    reqs = [f"torch=={TORCH_VERSIONS[variant]}", "numpy"]
+    log(f"[image] staging wheels: {' '.join(reqs)}")
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(dest),
+           "--only-binary=:all:", "--python-version", "3.11", *reqs]
+    if os.environ.get("TORCH_INDEX_URL"):
+        cmd += ["--extra-index-url", os.environ["TORCH_INDEX_URL"]]
+    if subprocess.run(cmd).returncode != 0:
+        raise SandboxError("pip download of torch failed; see the lines above (offline? set TORCH_INDEX_URL)")
+    (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")

@@ -1,0 +1,79 @@
+"""Decide a trial's status from what the host observed. Pure; first match wins.
+
+Order (DESIGN.md): infra_error > timeout > policy_violation > oom > killed > crashed >
+resource_limit > output_limit > invalid_output > ok. (invalid_submission is decided before
+a container exists, or from the runner's rejection exit code.) The stderr tail is written by
+the model's own process, so it only ever picks between failure statuses; it can never turn a
+failure into ``ok``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..protocol import EXIT_DEADLINE, EXIT_REJECTED
+from ..records import TrialStatus
+
+SIGSYS_EXIT = 128 + 31  # killed by seccomp (SCMP_ACT_KILL_PROCESS)
+SIGKILL_EXIT = 128 + 9
+SIGBUS_EXIT = 128 + 7
+SIGXFSZ_EXIT = 128 + 25
+SIGSEGV_EXIT = 128 + 11
+
+_RESOURCE_PATTERNS = re.compile(
+    r"No space left on device|Too many open files|Resource temporarily unavailable"
+    r"|can't start new thread|File too large|Disk quota exceeded|ENOSPC|EMFILE|EAGAIN"
+)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Facts the host collected itself about one container run."""
+
+    exit_code: int | None
+    oom_killed: bool
+    we_killed: bool
+    done_marker: bool
+    output_too_large: bool
+    stderr_tail: str
+    infra_error: str | None = None
+    wall_s: float = 0.0
+    deadline_s: float = 0.0
+
+
+def decide(obs: Observation) -> tuple[TrialStatus, str]:
+    """Return ``(status, one-line message)``; output validity is checked after ``ok``."""
+    last = _last_line(obs.stderr_tail)
+    if obs.infra_error:
+        return TrialStatus.INFRA_ERROR, obs.infra_error
+    if obs.we_killed:
+        return TrialStatus.TIMEOUT, f"we killed it at the {obs.deadline_s:.0f}s deadline"
+    if obs.exit_code == EXIT_DEADLINE and obs.wall_s >= obs.deadline_s * 0.9:
+        return TrialStatus.TIMEOUT, f"the runner stopped at its own {obs.deadline_s:.0f}s deadline"
+    if obs.exit_code == SIGSYS_EXIT:
+        return TrialStatus.POLICY_VIOLATION, "killed by SIGSYS: a forbidden system call"
+    if obs.oom_killed:
+        return TrialStatus.OOM, "killed by the memory limit (OOMKilled)"
+    if obs.exit_code == SIGKILL_EXIT:
+        return TrialStatus.KILLED, "killed by SIGKILL without OOM and without our timer"
+    if obs.exit_code in (SIGXFSZ_EXIT, SIGBUS_EXIT):
+        return TrialStatus.RESOURCE_LIMIT, f"killed by signal {obs.exit_code - 128} (file size or shared memory limit)"
+    if obs.exit_code == EXIT_REJECTED:
+        return TrialStatus.INVALID_SUBMISSION, last or TrialStatus.INVALID_SUBMISSION.message
+    if obs.exit_code not in (0, None):
+        if "MemoryError" in last:
+            return TrialStatus.OOM, f"the process could not allocate memory: {last}"
+        if _RESOURCE_PATTERNS.search(obs.stderr_tail or ""):
+            return TrialStatus.RESOURCE_LIMIT, last or "a resource limit was hit"
+        return TrialStatus.CRASHED, f"exit code {obs.exit_code}: {last or 'no error output'}"
+    if obs.output_too_large:
+        return TrialStatus.OUTPUT_LIMIT, "the output exceeded the size cap"
+    if not obs.done_marker:
+        return TrialStatus.INVALID_OUTPUT, "the process exited before writing its predictions"
+    return TrialStatus.OK, TrialStatus.OK.message
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    return lines[-1][:300] if lines else ""

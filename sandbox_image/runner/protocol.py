@@ -1,0 +1,103 @@
+"""The runner's side of the host<->runner protocol (see ../PROTOCOL.md).
+
+Stdlib only: the runner never imports the host package. The host keeps the pydantic twin of
+these records in ``agent/protocol.py``; a unit test checks that both sides agree on the
+version and on every field name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+
+PROTOCOL_VERSION = 1
+
+# Paths inside the container (the host mounts/creates exactly these).
+JOB_DIR = "/job"
+DATA_DIR = "/data"
+OUT_DIR = "/out"
+DONE_MARKER = ".done"
+# Written on the runner's private copy of stdout (the model's prints go to stderr) once /out
+# is complete: the host's cue to copy /out out of the live container. Not a status.
+DONE_LINE = "RESEARCH_AGENT_RUNNER_DONE"
+REPORT_FILE = "report.json"
+
+# Advisory exit codes. The host decides the status from what it observes; these only pick
+# the message for failures the runner itself detected. A model can fake any of them, which
+# can only make its own result worse.
+EXIT_OK = 0
+EXIT_CRASHED = 1
+EXIT_REJECTED = 65  # the model file does not satisfy the model contract (EX_DATAERR)
+EXIT_DEADLINE = 124  # the runner's own deadline (the host's kill comes later)
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+class JobError(ValueError):
+    """job.json is not a valid job for this runner."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to train: written by the host as /job/job.json."""
+
+    protocol_version: int
+    seeds: list[int]
+    epochs: int
+    batch_size: int
+    optimizer: str
+    lr: float
+    n_classes: int
+    input_shape: list[int]
+    deadline_s: float
+    threads: int
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    device: str = "cpu"
+    max_params: int = 50_000_000
+    linger_s: float = 60.0
+    model_file: str = "model.py"
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise JobError(f"job.json is not JSON: {exc}") from exc
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise JobError(f"job.json has unknown fields: {unknown}")
+        try:
+            job = cls(**raw)
+        except TypeError as exc:
+            raise JobError(f"job.json is incomplete: {exc}") from exc
+        job.validate()
+        return job
+
+    def validate(self) -> None:
+        if self.protocol_version != PROTOCOL_VERSION:
+            raise JobError(
+                f"protocol version {self.protocol_version} != runner's {PROTOCOL_VERSION}"
+            )
+        if not self.seeds or self.epochs < 1 or self.batch_size < 1 or self.n_classes < 2:
+            raise JobError("seeds, epochs, batch_size and n_classes must be positive")
+        if self.optimizer not in OPTIMIZERS:
+            raise JobError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
+        if self.device not in ("cpu", "cuda"):
+            raise JobError(f"unknown device {self.device!r}")
+
+
+@dataclass
+class SeedCurves:
+    """Per-epoch training curves of one seed (untrusted once written: the model shares the process)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    epoch_s: list[float] = field(default_factory=list)
+
+
+def seed_dir(seed: int) -> str:
+    return f"seed_{seed}"
