@@ -1,0 +1,50 @@
+# Two commands do all set-up on a fresh machine: `make run GOAL="..."` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+GOAL   ?= a small model for the digits dataset
+
+# testcontainers cannot pull its reaper image without a registry.
+export TESTCONTAINERS_RYUK_DISABLED := true
+
+.PHONY: all venv engine image test unit run bench lint seccomp-check clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "[venv] installing research-agent with its dev extra into $(VENV)" >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import agent, docker, pytest" 
+	@touch $@
+
+venv: $(STAMP)
+
+engine:
+	@scripts/ensure_docker.sh
+
+image: venv engine
+	@$(BIN)/research-agent image build
+
+test: image
+	$(BIN)/python -m pytest -q
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+run: image
+	@$(BIN)/research-agent run --goal "$(GOAL)"
+
+bench: image
+	@bench/setup_venv.sh
+	@$(BIN)/python bench/overhead.py
+
+lint: venv
+	$(BIN)/ruff check agent sandbox_image seccomp tests bench
+
+seccomp-check: venv
+	$(BIN)/python seccomp/generate.py --check
+
+clean:
+	rm -rf $(VENV) .venv-bench .pytest_cache

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers. On a fresh Debian machine as root: install docker.io and
+# start dockerd in the background. Anywhere else: one line saying what to do.
+set -euo pipefail
+
+WAIT_S=60
+LOG=/var/log/research-agent-dockerd.log
+
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    exit 0
+fi
+
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: no Docker engine answers; install Docker Engine and start it (or join the docker group), then retry" >&2
+    exit 1
+fi
+
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+    echo "[engine] installing docker.io" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq docker.io >/dev/null 2>&1 || {
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq docker.io >/dev/null
+    }
+fi
+
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+    echo "[engine] starting dockerd in the background (log: $LOG)" >&2
+    nohup dockerd >"$LOG" 2>&1 &
+fi
+
+for _ in $(seq "$WAIT_S"); do
+    if docker info >/dev/null 2>&1; then
+        echo "[engine] Docker engine is up" >&2
+        exit 0
+    fi
+    sleep 1
+done
+echo "error: dockerd did not come up within ${WAIT_S}s; see $LOG" >&2
+tail -n 5 "$LOG" >&2 || true
+exit 1

@@ -1,0 +1,73 @@
+"""Validation of returned predictions and the untrusted runner report."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from agent._outputs import InvalidOutput, load_predictions, load_report
+
+
+def npy(arr) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=True)
+    return buf.getvalue()
+
+
+def probs(n=5, k=3):
+    rng = np.random.default_rng(0)
+    p = rng.random((n, k)).astype(np.float32)
+    return p / p.sum(1, keepdims=True)
+
+
+def test_valid_predictions_load():
+    arr = load_predictions({"seed_0/test_probs.npy": npy(probs())}, 0, 5, 3)
+    assert arr.shape == (5, 3) and arr.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        (None, "missing"),
+        (b"not an npy file", "not a plain .npy"),
+        (npy(np.array([{"a": 1}], dtype=object)), "not a plain .npy"),  # pickle refused
+        (npy(probs(4, 3)), "shape"),
+        (npy(probs(5, 4)), "shape"),
+        (npy(np.full((5, 3), np.nan, dtype=np.float32)), "NaN"),
+        (npy(np.ones((5, 3), dtype=np.float32)), "probability"),
+        (npy(np.zeros((5, 3), dtype=np.int64)), "floating-point"),
+    ],
+)
+def test_invalid_predictions_name_the_problem(payload, needle):
+    files = {} if payload is None else {"seed_0/test_probs.npy": payload}
+    with pytest.raises(InvalidOutput, match=needle):
+        load_predictions(files, 0, 5, 3)
+
+
+def report(**over):
+    base = {"protocol_version": 1, "torch_version": "2.13.0", "device": "cpu", "started_at": 1.0,
+            "summary": {"params_total": 10, "params_trainable": 10, "output_shape": [2, 3]},
+            "seeds": [{"seed": 0, "curves": {"train_loss": [1.0, float("nan")]}}]}
+    return json.dumps(base | over).encode()
+
+
+def test_report_loads_and_keeps_nan_as_value():
+    rep, problem = load_report({"report.json": report()})
+    assert problem is None and rep.seeds[0].curves.train_loss[0] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        (None, "missing"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested"),
+        (b"{not json", "invalid"),
+        (report(extra_field=1), "invalid"),
+        (report(device="quantum"), "invalid"),
+    ],
+)
+def test_bad_reports_never_raise(raw, needle):
+    files = {} if raw is None else {"report.json": raw}
+    rep, problem = load_report(files)
+    assert rep is None and needle in problem

@@ -1,0 +1,68 @@
+"""The host's status decision: first match wins, the model's stderr can't make a failure ok."""
+
+import pytest
+
+from agent.records import STATUS_PRIORITY, TrialStatus
+from agent.sandbox._status import Observation, decide
+
+
+def obs(**kw) -> Observation:
+    base = dict(exit_code=0, oom_killed=False, we_killed=False, done_marker=True,
+                output_too_large=False, stderr_tail="", wall_s=5.0, deadline_s=60.0)
+    return Observation(**(base | kw))
+
+
+@pytest.mark.parametrize(
+    ("kw", "expected"),
+    [
+        ({}, TrialStatus.OK),
+        ({"infra_error": "engine gone", "we_killed": True}, TrialStatus.INFRA_ERROR),
+        ({"we_killed": True, "exit_code": 137, "oom_killed": True}, TrialStatus.TIMEOUT),
+        ({"exit_code": 124, "wall_s": 59.5}, TrialStatus.TIMEOUT),
+        ({"exit_code": 159, "oom_killed": True}, TrialStatus.POLICY_VIOLATION),
+        ({"exit_code": 137, "oom_killed": True}, TrialStatus.OOM),
+        ({"exit_code": 137}, TrialStatus.KILLED),
+        ({"exit_code": 153}, TrialStatus.RESOURCE_LIMIT),
+        ({"exit_code": 135}, TrialStatus.RESOURCE_LIMIT),
+        ({"exit_code": 1, "stderr_tail": "OSError: [Errno 28] No space left on device"},
+         TrialStatus.RESOURCE_LIMIT),
+        ({"exit_code": 1, "stderr_tail": "RuntimeError: can't start new thread"},
+         TrialStatus.RESOURCE_LIMIT),
+        ({"exit_code": 1, "stderr_tail": "Traceback\nValueError: boom"}, TrialStatus.CRASHED),
+        ({"exit_code": 139}, TrialStatus.CRASHED),
+        ({"exit_code": 65, "stderr_tail": "model rejected: wrong shape"},
+         TrialStatus.INVALID_SUBMISSION),
+        ({"output_too_large": True}, TrialStatus.OUTPUT_LIMIT),
+        ({"done_marker": False}, TrialStatus.INVALID_OUTPUT),
+        ({"exit_code": 1, "stderr_tail": "MemoryError"}, TrialStatus.OOM),
+    ],
+)
+def test_decide(kw, expected):
+    status, message = decide(obs(**kw))
+    assert status is expected
+    assert message and "\n" not in message
+
+
+def test_runner_exit_124_well_before_the_deadline_is_not_a_timeout():
+    # A model can call os._exit(124); only the host's clock makes it a timeout.
+    status, _ = decide(obs(exit_code=124, wall_s=3.0, deadline_s=60.0))
+    assert status is TrialStatus.CRASHED
+
+
+def test_stderr_cannot_turn_a_failure_into_ok():
+    status, _ = decide(obs(exit_code=1, stderr_tail="status: ok\nRESEARCH_AGENT_RUNNER_DONE"))
+    assert status is TrialStatus.CRASHED
+
+
+def test_crash_message_carries_last_stderr_line():
+    _, message = decide(obs(exit_code=1, stderr_tail="Traceback...\nKeyError: 'x'\n"))
+    assert "KeyError: 'x'" in message and "exit code 1" in message
+
+
+def test_priority_order_matches_design():
+    assert [s.value for s in STATUS_PRIORITY] == [
+        "infra_error", "timeout", "policy_violation", "oom", "killed", "crashed",
+        "resource_limit", "output_limit", "invalid_output", "invalid_submission", "ok",
+    ]
+    assert all(s.message for s in TrialStatus)
+    assert {s for s in TrialStatus if s.retryable} == {TrialStatus.INFRA_ERROR, TrialStatus.KILLED}
