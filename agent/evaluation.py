@@ -6,6 +6,7 @@ import hashlib
 import math
 from pathlib import Path
 
+from ._outputs import InvalidOutput, load_predictions, load_report
 from .assembler import preflight
 from .config import EvalConfig
 from .data import PreparedDataset, prepare
@@ -14,7 +15,6 @@ from .records import SandboxOutcome, TrialStatus
 from .sandbox import BaseSandbox, ProgressFn, SandboxRequest
 from .sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
 from .scoring import aggregate, classification_metrics
-from ._outputs import InvalidOutput, load_predictions, load_report
 
 __all__ = ["SCHEMA_VERSION", "evaluate"]
 

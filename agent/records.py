@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["TrialStatus", "STATUS_PRIORITY", "SandboxLimits", "SandboxOutcome"]
 
 
-class TrialStatus(str, Enum):
+class TrialStatus(StrEnum):
     """How a trial ended, decided by the host from what it observed (never from the model)."""
 
     INFRA_ERROR = "infra_error"

@@ -58,7 +58,8 @@ def decide(obs: Observation) -> tuple[TrialStatus, str]:
     if obs.exit_code == SIGKILL_EXIT:
         return TrialStatus.KILLED, "killed by SIGKILL without OOM and without our timer"
     if obs.exit_code in (SIGXFSZ_EXIT, SIGBUS_EXIT):
-        return TrialStatus.RESOURCE_LIMIT, f"killed by signal {obs.exit_code - 128} (file size or shared memory limit)"
+        signum = obs.exit_code - 128
+        return TrialStatus.RESOURCE_LIMIT, f"killed by signal {signum} (file size or shared memory limit)"
     if obs.exit_code == EXIT_REJECTED:
         return TrialStatus.INVALID_SUBMISSION, last or TrialStatus.INVALID_SUBMISSION.message
     if obs.exit_code not in (0, None):
