@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from .config import EvalConfig, default_cpus, home_dir, parse_gpus, parse_memory, validated
 from .data import DEFAULT_DATASET, canonical_name
@@ -35,7 +36,12 @@ class AgentGroup(click.Group):
         except AgentError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            err_console.print(f"[red]error:[/] {exc}", highlight=False)
+            # soft_wrap: one line even past 80 columns (rich hard-wraps on a non-terminal)
+            err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            ctx.exit(exc.exit_code)
+        except click.UsageError as exc:  # a subcommand's bad flag or missing file: one line too
+            err_console.print(f"[red]error:[/] {escape(exc.format_message())}", highlight=False,
+                              soft_wrap=True)
             ctx.exit(exc.exit_code)
 
 
