@@ -47,12 +47,13 @@ def image_tag(variant: str = "cpu") -> str:
 
 
 def source_sha256() -> str:
-    """Hash of everything that goes into the image except the wheels."""
+    """Hash of what goes into the image from this checkout (wheels are pinned by version)."""
     digest = hashlib.sha256()
-    for path in sorted(IMAGE_DIR.rglob("*")):
+    paths = [IMAGE_DIR / "Dockerfile", IMAGE_DIR / ".dockerignore",
+             *sorted((IMAGE_DIR / "runner").rglob("*.py"))]
+    for path in paths:
         rel = path.relative_to(IMAGE_DIR)
-        if path.is_file() and rel.parts[0] != "wheels" and "__pycache__" not in rel.parts:
-            digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(seccomp_sha256().encode())
     return digest.hexdigest()
 
