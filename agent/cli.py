@@ -56,9 +56,10 @@ def main(ctx: click.Context, debug: bool, home: Path | None) -> None:
     ctx.obj.update(debug=debug, home=home_dir(str(home) if home else None))
 
 
-def _limits(timeout: float, memory: str, cpus: float | None, gpus: str | None) -> SandboxLimits:
+def _limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
+            runtime: str | None = None) -> SandboxLimits:
     return validated(SandboxLimits, timeout_s=timeout, memory_bytes=parse_memory(memory),
-                     cpus=cpus or default_cpus(), gpus=parse_gpus(gpus))
+                     cpus=cpus or default_cpus(), gpus=parse_gpus(gpus), runtime=runtime)
 
 
 @main.command("eval")
@@ -75,15 +76,17 @@ def _limits(timeout: float, memory: str, cpus: float | None, gpus: str | None) -
 @click.option("--memory", default="2g", show_default=True, help="Memory limit (e.g. 512m, 1g).")
 @click.option("--cpus", default=None, type=float, help="CPU limit (default: min(2, cores)).")
 @click.option("--gpus", default=None, help="GPUs to pass through: `all` or ids such as 0,1.")
+@click.option("--runtime", default=None, type=click.Choice(["runc", "runsc"]),
+              help="Container runtime; runsc (gVisor) for the most hostile code.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
 @click.pass_context
 def eval_cmd(ctx, model_file, dataset, seeds, epochs, batch_size, lr, subset_size, timeout,
-             memory, cpus, gpus, as_json):
+             memory, cpus, gpus, runtime, as_json):
     """Train and score MODEL_FILE in the sandbox across seeds."""
     config = validated(
         EvalConfig, dataset=canonical_name(dataset), seeds=seeds, epochs=epochs,
         batch_size=batch_size, lr=lr, subset_size=subset_size,
-        limits=_limits(timeout, memory, cpus, gpus),
+        limits=_limits(timeout, memory, cpus, gpus, runtime),
     )
     report = _run_eval(ctx, model_file, config, as_json)
     ctx.exit(_exit_code(report["status"]))
@@ -100,7 +103,9 @@ def _run_eval(ctx, model_file: Path, config: EvalConfig, as_json: bool) -> dict:
         def progress(phase: str, elapsed: float) -> None:
             spinner.update(f"sandbox {phase}: {elapsed:5.1f}s of {config.limits.timeout_s:.0f}s")
 
-        report = evaluate(model_file, config, DockerSandbox, home / "cache" / "datasets", progress)
+        variant = "cuda" if config.limits.gpus else "cpu"
+        report = evaluate(model_file, config, lambda: DockerSandbox(variant=variant),
+                          home / "cache" / "datasets", progress)
     if as_json:
         click.echo(dumps(report))
     else:
@@ -132,6 +137,29 @@ def run_cmd(ctx, goal: str, dataset: str, as_json: bool):
                        limits=_limits(600.0, "2g", None, None))
     report = _run_eval(ctx, example, config, as_json)
     ctx.exit(_exit_code(report["status"]))
+
+
+@main.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON document.")
+def doctor_cmd(as_json: bool):
+    """Check the Docker engine, runtime, limits and the sandbox image; ok/warn/fail each."""
+    import json
+
+    from .sandbox._doctor import as_dicts, run_checks
+
+    with err_console.status("checking the sandbox (runs a short probe container)"):
+        checks = run_checks()
+    failed = any(x.level == "fail" for x in checks)
+    if as_json:
+        click.echo(json.dumps({"ok": not failed, "checks": as_dicts(checks)}, indent=2))
+    else:
+        style = {"ok": "green", "warn": "yellow", "fail": "red"}
+        console = Console()
+        for x in checks:
+            step = f"  [dim]-> {x.next_step}[/]" if x.next_step and x.level != "ok" else ""
+            console.print(f"[{style[x.level]}]{x.level:>4}[/]  {x.name}: {x.detail}{step}",
+                          highlight=False)
+    sys.exit(EXIT_ERROR if failed else EXIT_OK)
 
 
 @main.group("image")

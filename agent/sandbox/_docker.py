@@ -53,9 +53,11 @@ class DockerSandbox(BaseSandbox):
         self.client = client or connect()
         self.image: ImageInfo = resolve(self.client, variant)
         try:
-            self.host_cpus = int(self.client.info().get("NCPU") or os.cpu_count() or 1)
+            info = self.client.info()
         except docker.errors.DockerException as exc:
             raise SandboxError(f"cannot query the Docker engine: {exc}") from exc
+        self.host_cpus = int(info.get("NCPU") or os.cpu_count() or 1)
+        self.runtimes = set(info.get("Runtimes") or {})
 
     def describe(self) -> dict:
         return {
@@ -68,6 +70,7 @@ class DockerSandbox(BaseSandbox):
 
     def run(self, request: SandboxRequest, progress: ProgressFn | None = None) -> SandboxOutcome:
         progress = progress or (lambda phase, elapsed: None)
+        self._check_runtime(request.limits.runtime)
         job_dir = Path(tempfile.mkdtemp(prefix="research-agent-job-"))
         container = None
         try:
@@ -81,6 +84,13 @@ class DockerSandbox(BaseSandbox):
             if container is not None:
                 _remove(container)
             shutil.rmtree(job_dir, ignore_errors=True)
+
+    def _check_runtime(self, runtime: str | None) -> None:
+        if runtime and runtime not in self.runtimes:
+            raise SandboxError(
+                f"container runtime {runtime!r} is not registered with the Docker engine "
+                f"(it has: {', '.join(sorted(self.runtimes))}); see the README's gVisor section"
+            )
 
     def _create(self, request: SandboxRequest, job_dir: Path):
         kwargs = c.host_config_kwargs(request.limits, self.host_cpus)
