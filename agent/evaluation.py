@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import uuid
 from pathlib import Path
 
 from ._outputs import InvalidOutput, load_predictions, load_report
@@ -39,7 +40,8 @@ def evaluate(
         base["preflight"] = {"suspicious_imports": check.suspicious_imports}
     sandbox: BaseSandbox = sandbox_factory()
     request = SandboxRequest(job=_job(config, data), model_source=source,
-                             data_dir=data.public_dir, limits=config.limits)
+                             data_dir=data.public_dir, limits=config.limits,
+                             trial_id=f"eval-{uuid.uuid4().hex[:12]}")
     outcome = sandbox.run(request, progress)
     base["sandbox"] = _sandbox_block(sandbox, outcome, config)
     if outcome.status is not TrialStatus.OK:

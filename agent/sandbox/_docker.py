@@ -135,13 +135,16 @@ class DockerSandbox(BaseSandbox):
                 _signal_exit(container)
                 break
             time.sleep(c.POLL_INTERVAL_S)
-        state = _wait_exit(container, we_killed) or {}
+        state, killed_on_exit = _wait_exit(container)
+        exit_ignored = killed_on_exit and not we_killed
+        we_killed = we_killed or exit_ignored  # our kill, never a retryable "killed" (137)
         wall = time.monotonic() - t0
         stderr = _stderr_tail(container)
         obs = Observation(
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
             we_killed=we_killed,
+            exit_ignored=exit_ignored,
             done_marker=done,
             output_too_large=too_large,
             stderr_tail=stderr,
@@ -170,7 +173,13 @@ class DockerSandbox(BaseSandbox):
             exec_id = api.exec_create(container.id, ["tar", "-C", "/out", "-cf", "-", "."],
                                       stdout=True, stderr=False, user=c.SANDBOX_USER)
             stream = api.exec_start(exec_id, stream=True, demux=True)
-            data = read_capped((out for out, _err in stream if out), c.MAX_OUTPUT_BYTES)
+            try:
+                data = read_capped((out for out, _err in stream if out), c.MAX_OUTPUT_BYTES)
+            finally:
+                # The exec's hijacked socket is never pooled: it leaks (ResourceWarning) unless
+                # both the socket and the response file that references it are closed.
+                stream.close()
+                stream._response.close()
             if api.exec_inspect(exec_id).get("ExitCode") != 0:
                 return {}
         except (docker.errors.DockerException, requests.exceptions.RequestException):
@@ -231,7 +240,8 @@ def _signal_exit(container) -> None:
         pass
 
 
-def _wait_exit(container, we_killed: bool) -> dict | None:
+def _wait_exit(container) -> tuple[dict, bool]:
+    """The final state, and whether we had to kill it because it would not exit."""
     try:
         container.wait(timeout=EXIT_WAIT_S)
     except (docker.errors.DockerException, requests.exceptions.RequestException):
@@ -239,8 +249,9 @@ def _wait_exit(container, we_killed: bool) -> dict | None:
         try:
             container.wait(timeout=EXIT_WAIT_S)
         except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return None
-    return _state(container)
+            return {}, True
+        return _state(container) or {}, True
+    return _state(container) or {}, False
 
 
 def _stderr_tail(container) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..protocol import EXIT_DEADLINE, EXIT_REJECTED
 from ..records import TrialStatus
+from ._controls import RUNNER_DEADLINE_MARGIN_S
 
 SIGSYS_EXIT = 128 + 31  # killed by seccomp (SCMP_ACT_KILL_PROCESS)
 SIGKILL_EXIT = 128 + 9
@@ -25,6 +26,11 @@ _RESOURCE_PATTERNS = re.compile(
     r"No space left on device|Too many open files|Resource temporarily unavailable"
     r"|can't start new thread|File too large|Disk quota exceeded|ENOSPC|EMFILE|EAGAIN"
 )
+# An allocation refused inside the process: Python's MemoryError, or torch's CPU allocator
+# (a RuntimeError "DefaultCPUAllocator: can't allocate memory ... (Cannot allocate memory)").
+# Whether a huge tensor ends as this or as OOMKilled depends only on the host's overcommit
+# policy and RAM, so both must be ``oom``.
+_MEMORY_PATTERNS = re.compile(r"MemoryError|can't allocate memory|Cannot allocate memory")
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class Observation:
     infra_error: str | None = None
     wall_s: float = 0.0
     deadline_s: float = 0.0
+    exit_ignored: bool = False  # we killed it because it kept running after we collected /out
 
 
 def decide(obs: Observation) -> tuple[TrialStatus, str]:
@@ -47,9 +54,14 @@ def decide(obs: Observation) -> tuple[TrialStatus, str]:
     last = _last_line(obs.stderr_tail)
     if obs.infra_error:
         return TrialStatus.INFRA_ERROR, obs.infra_error
+    if obs.we_killed and obs.exit_ignored:
+        return TrialStatus.TIMEOUT, "we killed it: it kept running after its output was collected"
     if obs.we_killed:
         return TrialStatus.TIMEOUT, f"we killed it at the {obs.deadline_s:.0f}s deadline"
-    if obs.exit_code == EXIT_DEADLINE and obs.wall_s >= obs.deadline_s * 0.9:
+    # The runner's own deadline is the host's minus a margin (agent/evaluation.py sets it so);
+    # 0.9 of *that* tells its deadline exit from a model faking exit 124 early.
+    runner_deadline_s = max(1.0, obs.deadline_s - RUNNER_DEADLINE_MARGIN_S)
+    if obs.exit_code == EXIT_DEADLINE and obs.wall_s >= runner_deadline_s * 0.9:
         return TrialStatus.TIMEOUT, f"the runner stopped at its own {obs.deadline_s:.0f}s deadline"
     if obs.exit_code == SIGSYS_EXIT:
         return TrialStatus.POLICY_VIOLATION, "killed by SIGSYS: a forbidden system call"
@@ -63,7 +75,7 @@ def decide(obs: Observation) -> tuple[TrialStatus, str]:
     if obs.exit_code == EXIT_REJECTED:
         return TrialStatus.INVALID_SUBMISSION, last or TrialStatus.INVALID_SUBMISSION.message
     if obs.exit_code not in (0, None):
-        if "MemoryError" in last:
+        if _MEMORY_PATTERNS.search(last):
             return TrialStatus.OOM, f"the process could not allocate memory: {last}"
         if _RESOURCE_PATTERNS.search(obs.stderr_tail or ""):
             return TrialStatus.RESOURCE_LIMIT, last or "a resource limit was hit"

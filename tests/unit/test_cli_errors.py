@@ -1,0 +1,97 @@
+"""CLI errors that happen before any container: exit code, one line on stderr, no traceback.
+
+Every test points DOCKER_HOST at a dead socket, so none of them can need the engine.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.data import names
+from tests.conftest import run_cli
+
+DEAD_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
+EXIT_ERROR, EXIT_USAGE, EXIT_MODEL_FAILED = 1, 2, 3
+
+VALID_MODEL = """\
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+"""
+
+
+@pytest.fixture
+def cli(tmp_path):
+    def _run(*args: str):
+        return run_cli(*args, home=tmp_path / "home", timeout=120, env=DEAD_ENGINE)
+
+    return _run
+
+
+@pytest.fixture
+def valid_model(tmp_path):
+    path = tmp_path / "model.py"
+    path.write_text(VALID_MODEL)
+    return path
+
+
+def _one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_missing_model_file_is_a_usage_error(cli, tmp_path):
+    missing = tmp_path / "no_such_model.py"
+    result = cli("eval", str(missing), "--json")
+    assert result.code == EXIT_USAGE
+    line = _one_line(result.stderr)
+    assert "no_such_model.py" in line
+    assert result.stdout == ""
+
+
+def test_syntax_error_is_invalid_submission(cli, tmp_path):
+    model = tmp_path / "broken.py"
+    model.write_text("import torch.nn as nn\n\nclass Model(nn.Module:\n    pass\n")
+    result = cli("eval", str(model), "--json", "--seeds", "1")
+    assert result.code == EXIT_MODEL_FAILED, result.stderr
+    assert "Traceback" not in result.stderr
+    report = result.report
+    assert report["status"] == "invalid_submission"
+    assert "line 3" in report["message"]
+    assert report["aggregate"] == {}
+    assert [s["status"] for s in report["seeds"]] == ["invalid_submission"]
+
+
+def test_unknown_dataset_is_a_usage_error(cli, valid_model):
+    result = cli("eval", str(valid_model), "--json", "--dataset", "imagenet-22k")
+    assert result.code == EXIT_USAGE
+    line = _one_line(result.stderr)
+    assert "imagenet-22k" in line
+    for known in names():
+        assert known in line
+    assert result.stdout == ""
+
+
+def test_unreadable_memory_is_a_usage_error(cli, valid_model):
+    result = cli("eval", str(valid_model), "--json", "--memory", "lots")
+    assert result.code == EXIT_USAGE
+    assert "--memory" in _one_line(result.stderr)
+    assert result.stdout == ""
+
+
+def test_unreachable_engine_says_how_to_start_it(cli, valid_model):
+    result = cli("eval", str(valid_model), "--json", "--seeds", "1")
+    assert result.code == EXIT_ERROR
+    line = _one_line(result.stderr)
+    assert "Docker engine" in line
+    assert "make engine" in line or "DOCKER_HOST" in line
+    assert result.stdout == ""
