@@ -14,8 +14,8 @@ all: test
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "[venv] installing research-agent with its dev extra into $(VENV)" >&2
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@echo "[venv] installing research-agent with its dev, vision and text extras into $(VENV)" >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,vision,text]' 2>&1 | grep -v "^WARNING: Location" || true
 	@$(BIN)/python -c "import agent, docker, pytest" 
 	@touch $@
 

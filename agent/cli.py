@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .config import EvalConfig, default_cpus, home_dir, parse_gpus, parse_memory, validated
-from .data import DEFAULT_DATASET, canonical_name
+from .data import DEFAULT_DATASET, resolve
 from .errors import AgentError
 from .records import SandboxLimits, TrialStatus
 
@@ -64,7 +64,12 @@ def _limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
 
 @main.command("eval")
 @click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dataset", default=DEFAULT_DATASET, show_default=True, help="Dataset name.")
+@click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
+              help="Catalog name (see `datasets`), a .csv path (with --target), hf:NAME[:CONFIG], "
+                   "or an image folder.")
+@click.option("--target", default=None, help="The label column of a CSV dataset.")
+@click.option("--test-size", default=None, type=click.IntRange(10, None),
+              help="Stratified, seeded subset of the test set (default: the whole test set).")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100))
 @click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 65_536))
@@ -80,16 +85,24 @@ def _limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
               help="Container runtime; runsc (gVisor) for the most hostile code.")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
 @click.pass_context
-def eval_cmd(ctx, model_file, dataset, seeds, epochs, batch_size, lr, subset_size, timeout,
-             memory, cpus, gpus, runtime, as_json):
+def eval_cmd(ctx, model_file, dataset, target, test_size, seeds, epochs, batch_size, lr, subset_size,
+             timeout, memory, cpus, gpus, runtime, as_json):
     """Train and score MODEL_FILE in the sandbox across seeds."""
     config = validated(
-        EvalConfig, dataset=canonical_name(dataset), seeds=seeds, epochs=epochs,
+        EvalConfig, dataset=_dataset_name(dataset, target), target=target, test_size=test_size,
+        seeds=seeds, epochs=epochs,
         batch_size=batch_size, lr=lr, subset_size=subset_size,
         limits=_limits(timeout, memory, cpus, gpus, runtime),
     )
     report = _run_eval(ctx, model_file, config, as_json)
     ctx.exit(_exit_code(report["status"]))
+
+
+def _dataset_name(dataset: str, target: str | None) -> str:
+    """Catalog names become canonical; paths and hub specs stay as given (validated here)."""
+    src = resolve(dataset, target)
+    return src.name if not (dataset.startswith(("hf:", "synthetic:")) or "/" in dataset
+                            or dataset.lower().endswith(".csv")) else dataset
 
 
 def _run_eval(ctx, model_file: Path, config: EvalConfig, as_json: bool) -> dict:
@@ -133,10 +146,36 @@ def run_cmd(ctx, goal: str, dataset: str, as_json: bool):
         err_console.print("[dim]the research loop is not built yet; evaluating the built-in "
                           "example MLP in the sandbox instead[/]")
     example = Path(str(resources.files("agent").joinpath("examples/mlp.py")))
-    config = validated(EvalConfig, dataset=canonical_name(dataset), seeds=3, epochs=10,
+    config = validated(EvalConfig, dataset=_dataset_name(dataset, None), seeds=3, epochs=10,
                        limits=_limits(600.0, "2g", None, None))
     report = _run_eval(ctx, example, config, as_json)
     ctx.exit(_exit_code(report["status"]))
+
+
+@main.command("datasets")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalog as one JSON document.")
+@click.pass_context
+def datasets_cmd(ctx, as_json: bool):
+    """The dataset catalog: what each entry is and whether it works offline right now."""
+    import json
+
+    from rich.table import Table
+
+    from .data import listing
+
+    rows = listing(ctx.obj["home"] / "cache" / "datasets")
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="datasets")
+    for col in ("name", "modality", "classes", "input", "offline", "cached", "source"):
+        table.add_column(col)
+    for r in rows:
+        shape = "x".join(map(str, r["input_shape"])) if r["input_shape"] else "-"
+        table.add_row(r["name"], r["modality"], str(r["n_classes"] or "-"), shape,
+                      "yes" if r["available_offline"] else "[yellow]needs network[/]",
+                      "yes" if r["cached"] else "no", r["source"])
+    Console().print(table)
 
 
 @main.command("doctor")

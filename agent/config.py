@@ -63,7 +63,9 @@ class EvalConfig(BaseModel):
     batch_size: int = Field(default=64, ge=1, le=65_536)
     lr: float = Field(default=1e-3, gt=0, le=10)
     optimizer: str = Field(default="adam", pattern="^(adam|adamw|sgd)$")
+    target: str | None = None
     subset_size: int | None = Field(default=None, ge=10)
+    test_size: int | None = Field(default=None, ge=10)
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
 
 

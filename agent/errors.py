@@ -2,8 +2,8 @@
 
     AgentError                  exit 1: our side or the environment; one line, names the next step
     ├── UsageError              exit 2: the command line or its inputs are wrong
-    │   ├── ConfigError         a setting failed validation (names the field)
-    │   └── DatasetError        unknown or unpreparable dataset
+    │   └── ConfigError         a setting failed validation (names the field)
+    ├── DatasetError            unknown or unpreparable dataset (close matches, or what to fetch)
     ├── SandboxError            Docker engine/API problems (mapped from docker.errors.* in
     │   │                       agent/sandbox/_docker.py only)
     │   └── ImageNotFoundError  the sandbox image is missing or stale
@@ -39,8 +39,8 @@ class ConfigError(UsageError):
     pass
 
 
-class DatasetError(UsageError):
-    pass
+class DatasetError(AgentError):
+    """Unknown or unpreparable dataset (exit 1: one line with close matches or the fix)."""
 
 
 class SandboxError(AgentError):

@@ -31,7 +31,8 @@ def evaluate(
 ) -> dict:
     """Evaluate the model file; return the JSON-ready report (status decided by the host)."""
     source = Path(model_path).read_text(encoding="utf-8", errors="replace")
-    data = prepare(config.dataset, cache_root, config.subset_size)
+    data = prepare(config.dataset, cache_root, subset_size=config.subset_size,
+                   test_size=config.test_size, target=config.target, progress=progress)
     base = _base_report(model_path, source, config, data)
     check = preflight(source, Path(model_path).name)
     if not check.ok:

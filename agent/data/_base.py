@@ -1,44 +1,64 @@
-"""The dataset plugin boundary and the prepared-dataset record."""
+"""The dataset plugin boundary and the records around it."""
 
 from __future__ import annotations
 
 import abc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+MODALITIES = ("image", "tabular", "text")
+
 
 class RawSplits(BaseModel):
-    """A source's arrays before caching: official train/test split, labels as int64."""
+    """A source's data before preprocessing: the official train/test split.
+
+    Features by modality: ``image`` -> ndarray ``(N, C, H, W)`` or ``(N, H, W)`` (uint8 or
+    float); ``tabular`` -> ``pandas.DataFrame`` or 2-D ndarray; ``text`` -> sequence of str.
+    Labels are anything sortable (ints or strings); they are encoded on the host.
+    """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    train_x: np.ndarray
+    train_x: Any
     train_y: np.ndarray
-    test_x: np.ndarray
+    test_x: Any
     test_y: np.ndarray
+    class_names: list[str] | None = None
 
 
 class DatasetSource(abc.ABC):
-    """One dataset. Contract: ``load`` is deterministic, needs no network unless
-    ``available_offline`` is False, and returns the official test split where one exists
-    (else a fixed stratified split). Preprocessing statistics come from train only."""
+    """One dataset.
+
+    Contract: ``load`` is deterministic; it returns the official test split where the
+    dataset has one (else ``fixed_split``); it never touches the network when
+    ``available_offline`` is True; when it needs the network and cannot reach it, it raises
+    ``DatasetError`` with one line saying so and where to put the files. ``identity`` names
+    everything that changes the data (it feeds the cache fingerprint).
+    """
 
     name: str
-    modality: str  # "image" | "tabular" | "text"
-    n_classes: int
-    input_shape: tuple[int, ...]
-    source: str
-    license: str
+    aliases: tuple[str, ...] = ()
+    modality: str
+    n_classes: int | None = None  # None: known only after loading (CSV, hf:...)
+    input_shape: tuple[int, ...] | None = None
+    source: str = ""
+    license: str = ""
     version: str = "1"
+    needs_network: bool = False
 
-    def available_offline(self) -> bool:
-        return True
+    def available_offline(self, cache_root: Path) -> bool:
+        """True when ``load`` can run right now without the network."""
+        return not self.needs_network
+
+    def identity(self) -> dict:
+        return {"name": self.name, "version": self.version}
 
     @abc.abstractmethod
-    def load(self) -> RawSplits:
-        """Return the raw splits (features already shaped ``(N, *input_shape)``)."""
+    def load(self, cache_root: Path, progress=None) -> RawSplits:
+        """Return the raw splits; ``cache_root`` is where downloads/raw files may live."""
 
 
 class PreparedDataset(BaseModel):
@@ -56,9 +76,14 @@ class PreparedDataset(BaseModel):
     fingerprint: str
     public_dir: Path
     hidden_dir: Path
+    class_names: list[str] = []
+    extra: dict = {}
 
     def test_labels(self) -> np.ndarray:
         return np.load(self.hidden_dir / "test_y.npy", allow_pickle=False)
+
+    def val_labels(self) -> np.ndarray:
+        return np.load(self.public_dir / "val_y.npy", allow_pickle=False)
 
     def card(self) -> dict:
         return {
@@ -70,4 +95,4 @@ class PreparedDataset(BaseModel):
             "n_classes": self.n_classes,
             "input_shape": list(self.input_shape),
             "fingerprint": self.fingerprint,
-        }
+        } | self.extra

@@ -1,7 +1,9 @@
-"""Dataset names, aliases, and preparation into the cache."""
+"""The catalog: names and aliases, resolution of paths and ``hf:``/``synthetic:`` specs,
+preparation into the cache (once, atomically), and the listing for ``datasets --json``."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -10,58 +12,107 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from ..errors import DatasetError
-from ._base import DatasetSource, PreparedDataset, RawSplits
-from ._sklearn import BreastCancer, Digits, Iris, Wine
+from . import _preprocess
+from ._base import DatasetSource, PreparedDataset
+from ._csv import CsvSource
+from ._sklearn import BreastCancer, Digits, Iris, Synthetic, Wine
 
 DEFAULT_DATASET = "digits"
-VAL_FRACTION = 0.1  # validation comes out of train, stratified
-_SOURCES: dict[str, type[DatasetSource]] = {
-    cls.name: cls for cls in (Digits, Iris, Wine, BreastCancer)
-}
+
+# Every named source. Sources with parameters (CSV, hf:, folders, synthetic:...) resolve below.
+SOURCES: list[type[DatasetSource]] = [Digits, Iris, Wine, BreastCancer, Synthetic]
 
 
-def canonical_name(name: str) -> str:
-    key = name.strip().lower().replace("_", "-").replace(" ", "-")
-    if key not in _SOURCES:
-        known = ", ".join(sorted(_SOURCES))
-        raise DatasetError(f"unknown dataset {name!r}; choose one of: {known}")
-    return key
+def _by_name() -> dict[str, type[DatasetSource]]:
+    table = {}
+    for cls in SOURCES:
+        for key in (cls.name, *cls.aliases):
+            table[_key(key)] = cls
+    return table
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(" ", "-")
 
 
 def names() -> list[str]:
-    return sorted(_SOURCES)
+    return sorted(cls.name for cls in SOURCES)
+
+
+def canonical_name(name: str) -> str:
+    """The catalog name for ``name`` (aliases accepted), or a DatasetError with close matches."""
+    return resolve(name).name
+
+
+def resolve(name: str, target: str | None = None) -> DatasetSource:
+    """A source for ``name``: a catalog name, ``synthetic:...``, ``hf:NAME[:CONFIG]``,
+    a ``.csv`` path (with ``target``), or an image folder."""
+    if name.startswith("synthetic:"):
+        return Synthetic(name.partition(":")[2])
+    if name.startswith("hf:"):
+        from ._hf import HubSource
+
+        return HubSource(name[3:])
+    path = Path(name).expanduser()
+    if name.lower().endswith(".csv") or path.is_file():
+        return CsvSource(str(path), target)
+    if path.is_dir() and os.sep in name or name.startswith("."):
+        from ._vision import ImageFolderSource
+
+        return ImageFolderSource(str(path))
+    cls = _by_name().get(_key(name))
+    if cls is None:
+        close = difflib.get_close_matches(_key(name), list(_by_name()), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise DatasetError(
+            f"unknown dataset {name!r}; {hint}see `research-agent datasets` for the catalog "
+            "(or pass a .csv path with --target, hf:NAME, or an image folder)"
+        )
+    return cls()
 
 
 def get_source(name: str) -> DatasetSource:
-    return _SOURCES[canonical_name(name)]()
+    return resolve(name)
 
 
 def prepare(
-    name: str, cache_root: Path, subset_size: int | None = None, split_seed: int = 0
+    name: str,
+    cache_root: Path,
+    subset_size: int | None = None,
+    test_size: int | None = None,
+    target: str | None = None,
+    split_seed: int = 0,
+    progress=None,
 ) -> PreparedDataset:
     """Materialize ``name`` into the cache once (atomically) and return the entry."""
-    src = get_source(name)
-    params = {"name": src.name, "version": src.version, "subset": subset_size,
-              "split_seed": split_seed, "val_fraction": VAL_FRACTION, "preprocess": "standardize-train"}
+    src = resolve(name, target)
+    opts = _preprocess.PrepOptions(subset_size=subset_size, test_size=test_size, split_seed=split_seed)
+    params = {"source": src.identity(), "options": opts.model_dump(),
+              "val_fraction": _preprocess.VAL_FRACTION, "preprocess": _preprocess.PREPROCESS_VERSION}
     fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
-    entry = Path(cache_root) / f"{src.name}-{fingerprint}"
+    cache_root = Path(cache_root)
+    entry = cache_root / f"{_safe(src.name)}-{fingerprint}"
     if not (entry / "meta.json").exists():
-        _materialize(src, params, entry, subset_size, split_seed)
+        _materialize(src, params, opts, entry, cache_root, progress)
     meta = json.loads((entry / "meta.json").read_text())
+    extra = {k: meta[k] for k in ("vocab_size", "pad_id", "max_len") if k in meta}
     return PreparedDataset(
-        name=src.name, modality=src.modality, n_classes=src.n_classes,
-        input_shape=tuple(src.input_shape), n_train=meta["n_train"], n_val=meta["n_val"],
-        n_test=meta["n_test"], fingerprint=fingerprint,
-        public_dir=entry / "public", hidden_dir=entry / "hidden",
+        name=src.name, modality=meta["modality"], n_classes=meta["n_classes"],
+        input_shape=tuple(meta["input_shape"]), n_train=meta["n_train"], n_val=meta["n_val"],
+        n_test=meta["n_test"], fingerprint=fingerprint, public_dir=entry / "public",
+        hidden_dir=entry / "hidden", class_names=meta.get("class_names", []), extra=extra,
     )
 
 
-def _materialize(src, params, entry: Path, subset_size, split_seed) -> None:
-    raw = src.load()
-    arrays = _splits(raw, subset_size, split_seed)
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60]
+
+
+def _materialize(src, params, opts, entry: Path, cache_root: Path, progress) -> None:
+    raw = src.load(cache_root / "raw", progress)
+    arrays, meta = _preprocess.build(raw, src.modality, opts)
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
     try:
@@ -70,34 +121,47 @@ def _materialize(src, params, entry: Path, subset_size, split_seed) -> None:
         for key, arr in arrays.items():
             folder = "hidden" if key == "test_y" else "public"
             np.save(tmp / folder / f"{key}.npy", arr, allow_pickle=False)
-        meta = params | {"n_train": len(arrays["train_y"]), "n_val": len(arrays["val_y"]),
-                         "n_test": len(arrays["test_y"]), "n_classes": src.n_classes}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        counts = {"n_train": len(arrays["train_y"]), "n_val": len(arrays["val_y"]),
+                  "n_test": len(arrays["test_y"])}
+        (tmp / "public" / "meta.json").write_text(json.dumps(meta | counts, indent=2))
+        (tmp / "meta.json").write_text(json.dumps(meta | counts | {"params": params}, indent=2))
         _readable_by_sandbox(tmp / "public")
         os.chmod(tmp, 0o755)
         os.chmod(tmp / "hidden", 0o700)  # the sandbox user never needs these
-        os.replace(tmp, entry)  # a half-written entry is never visible under its real name
+        try:
+            os.replace(tmp, entry)  # a half-written entry is never visible under its real name
+        except OSError:  # another process prepared it first: theirs is as good as ours
+            if not (entry / "meta.json").exists():
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _splits(raw: RawSplits, subset_size: int | None, seed: int) -> dict[str, np.ndarray]:
-    x, y = raw.train_x, raw.train_y
-    if subset_size is not None and subset_size < len(y):
-        x, _, y, _ = train_test_split(x, y, train_size=subset_size, stratify=y, random_state=seed)
-    tr_x, va_x, tr_y, va_y = train_test_split(
-        x, y, test_size=VAL_FRACTION, stratify=y, random_state=seed
-    )
-    mean, std = tr_x.mean(), tr_x.std() or 1.0
-    if tr_x.ndim == 2:  # tabular: per-feature standardization
-        mean, std = tr_x.mean(0), np.where(tr_x.std(0) > 0, tr_x.std(0), 1.0)
-    norm = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
-    return {"train_x": norm(tr_x), "train_y": tr_y, "val_x": norm(va_x), "val_y": va_y,
-            "test_x": norm(raw.test_x), "test_y": raw.test_y}
 
 
 def _readable_by_sandbox(folder: Path) -> None:
     os.chmod(folder, 0o755)
     for path in folder.iterdir():
         os.chmod(path, 0o644)
+
+
+def is_cached(src: DatasetSource, cache_root: Path) -> bool:
+    """True when any prepared entry of this source exists in the cache."""
+    return any(p.is_dir() and (p / "meta.json").exists()
+               for p in Path(cache_root).glob(f"{_safe(src.name)}-*"))
+
+
+def listing(cache_root: Path) -> list[dict]:
+    """One dict per catalog entry, for ``research-agent datasets --json``."""
+    rows = []
+    for cls in SOURCES:
+        src = cls()
+        rows.append({
+            "name": src.name, "aliases": list(src.aliases), "modality": src.modality,
+            "n_classes": src.n_classes,
+            "input_shape": list(src.input_shape) if src.input_shape else None,
+            "source": src.source, "license": src.license,
+            "available_offline": bool(src.available_offline(Path(cache_root) / "raw")),
+            "cached": is_cached(src, cache_root),
+        })
+    return rows

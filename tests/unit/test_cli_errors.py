@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from agent.data import names
 from tests.conftest import run_cli
 
 DEAD_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
@@ -71,13 +70,21 @@ def test_syntax_error_is_invalid_submission(cli, tmp_path):
     assert [s["status"] for s in report["seeds"]] == ["invalid_submission"]
 
 
-def test_unknown_dataset_is_a_usage_error(cli, valid_model):
-    result = cli("eval", str(valid_model), "--json", "--dataset", "imagenet-22k")
-    assert result.code == EXIT_USAGE
+def test_unknown_dataset_names_close_matches(cli, valid_model):
+    # Issue 3's contract: an unknown dataset is exit 1 with one line of close matches.
+    result = cli("eval", str(valid_model), "--json", "--dataset", "digitz")
+    assert result.code == EXIT_ERROR
     line = _one_line(result.stderr)
-    assert "imagenet-22k" in line
-    for known in names():
-        assert known in line
+    assert "digitz" in line and "did you mean digits" in line
+    assert "research-agent datasets" in line
+    assert result.stdout == ""
+
+
+def test_unknown_dataset_without_close_match(cli, valid_model):
+    result = cli("eval", str(valid_model), "--json", "--dataset", "imagenet-22k")
+    assert result.code == EXIT_ERROR
+    line = _one_line(result.stderr)
+    assert "imagenet-22k" in line and "did you mean" not in line
     assert result.stdout == ""
 
 
