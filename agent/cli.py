@@ -17,32 +17,46 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from .config import EvalConfig, default_cpus, home_dir, parse_gpus, parse_memory, validated
-from .data import DEFAULT_DATASET, resolve
-from .errors import AgentError
-from .records import SandboxLimits, TrialStatus
+from ._cli_eval import (
+    EXIT_ERROR,
+    EXIT_OK,
+    config_from_options,
+    dataset_name,
+    err_console,
+    eval_options,
+    exit_code,
+    limits,
+    run_eval,
+)
+from .config import EvalConfig, home_dir, validated
+from .data import DEFAULT_DATASET
+from .errors import AgentError, UsageError
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL_FAILED = 0, 1, 2, 3
 
-err_console = Console(stderr=True)
+def _invoke_one_line(super_invoke, ctx: click.Context):
+    """Map AgentError to one red line and its exit code; tracebacks only with --debug."""
+    try:
+        return super_invoke(ctx)
+    except AgentError as exc:
+        if (ctx.obj and ctx.obj.get("debug")) or "--debug" in sys.argv:
+            traceback.print_exc()
+        # soft_wrap: one line even past 80 columns (rich hard-wraps on a non-terminal)
+        err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        ctx.exit(exc.exit_code)
+    except click.UsageError as exc:  # a subcommand's bad flag or missing file: one line too
+        err_console.print(f"[red]error:[/] {escape(exc.format_message())}", highlight=False,
+                          soft_wrap=True)
+        ctx.exit(exc.exit_code)
 
 
 class AgentGroup(click.Group):
-    """Maps AgentError to one red line and its exit code; tracebacks only with --debug."""
-
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except AgentError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
-            # soft_wrap: one line even past 80 columns (rich hard-wraps on a non-terminal)
-            err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            ctx.exit(exc.exit_code)
-        except click.UsageError as exc:  # a subcommand's bad flag or missing file: one line too
-            err_console.print(f"[red]error:[/] {escape(exc.format_message())}", highlight=False,
-                              soft_wrap=True)
-            ctx.exit(exc.exit_code)
+        return _invoke_one_line(super().invoke, ctx)
+
+
+class _OneLineErrors(click.Command):
+    def invoke(self, ctx: click.Context):
+        return _invoke_one_line(super().invoke, ctx)
 
 
 @click.group(cls=AgentGroup)
@@ -56,82 +70,38 @@ def main(ctx: click.Context, debug: bool, home: Path | None) -> None:
     ctx.obj.update(debug=debug, home=home_dir(str(home) if home else None))
 
 
-def _limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
-            runtime: str | None = None) -> SandboxLimits:
-    return validated(SandboxLimits, timeout_s=timeout, memory_bytes=parse_memory(memory),
-                     cpus=cpus or default_cpus(), gpus=parse_gpus(gpus), runtime=runtime)
-
-
 @main.command("eval")
-@click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
-              help="Catalog name (see `datasets`), a .csv path (with --target), hf:NAME[:CONFIG], "
-                   "or an image folder.")
-@click.option("--target", default=None, help="The label column of a CSV dataset.")
-@click.option("--test-size", default=None, type=click.IntRange(10, None),
-              help="Stratified, seeded subset of the test set (default: the whole test set).")
-@click.option("--seeds", default=3, show_default=True, type=click.IntRange(1, 100))
-@click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 65_536))
-@click.option("--lr", default=1e-3, show_default=True, type=float)
-@click.option("--subset-size", default=None, type=click.IntRange(10, None),
-              help="Stratified, seeded subset of the training set.")
-@click.option("--timeout", default=600.0, show_default=True, type=float,
-              help="Wall-clock seconds before the host kills the trial.")
-@click.option("--memory", default="2g", show_default=True, help="Memory limit (e.g. 512m, 1g).")
-@click.option("--cpus", default=None, type=float, help="CPU limit (default: min(2, cores)).")
-@click.option("--gpus", default=None, help="GPUs to pass through: `all` or ids such as 0,1.")
-@click.option("--runtime", default=None, type=click.Choice(["runc", "runsc"]),
-              help="Container runtime; runsc (gVisor) for the most hostile code.")
-@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout.")
+@eval_options
 @click.pass_context
-def eval_cmd(ctx, model_file, dataset, target, test_size, seeds, epochs, batch_size, lr, subset_size,
-             timeout, memory, cpus, gpus, runtime, as_json):
-    """Train and score MODEL_FILE in the sandbox across seeds."""
-    config = validated(
-        EvalConfig, dataset=_dataset_name(dataset, target), target=target, test_size=test_size,
-        seeds=seeds, epochs=epochs,
-        batch_size=batch_size, lr=lr, subset_size=subset_size,
-        limits=_limits(timeout, memory, cpus, gpus, runtime),
-    )
-    report = _run_eval(ctx, model_file, config, as_json)
-    ctx.exit(_exit_code(report["status"]))
+def eval_cmd(ctx, **opts):
+    """Train and score MODEL_FILE in the sandbox across seeds; decide a goal with --target."""
+    config = config_from_options(opts)
+    report = run_eval(ctx.obj["home"], opts["model_file"], config, opts["as_json"], opts["out"])
+    ctx.exit(exit_code(report["status"]))
 
 
-def _dataset_name(dataset: str, target: str | None) -> str:
-    """Catalog names become canonical; paths and hub specs stay as given (validated here)."""
-    src = resolve(dataset, target)
-    return src.name if not (dataset.startswith(("hf:", "synthetic:")) or "/" in dataset
-                            or dataset.lower().endswith(".csv")) else dataset
+@main.command("compare")
+@click.argument("reports", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--metric", default="accuracy", show_default=True)
+@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON document.")
+def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: bool):
+    """Is REPORT_A better than REPORT_B (and C, ...)? Paired t-test over common seeds, Holm for many."""
+    import json
 
+    from .report import compare
 
-def _run_eval(ctx, model_file: Path, config: EvalConfig, as_json: bool) -> dict:
-    from .evaluation import evaluate
-    from .report import dumps, print_eval
-    from .sandbox import DockerSandbox
-
-    home: Path = ctx.obj["home"]
-    with err_console.status("preparing", spinner="dots") as spinner:
-
-        def progress(phase: str, elapsed: float) -> None:
-            spinner.update(f"sandbox {phase}: {elapsed:5.1f}s of {config.limits.timeout_s:.0f}s")
-
-        variant = "cuda" if config.limits.gpus else "cpu"
-        report = evaluate(model_file, config, lambda: DockerSandbox(variant=variant),
-                          home / "cache" / "datasets", progress)
+    if len(reports) < 2:
+        raise UsageError("compare needs at least two reports: REPORT_A REPORT_B [...]")
+    result = compare(list(reports), metric, alpha)
     if as_json:
-        click.echo(dumps(report))
-    else:
-        print_eval(report, Console())
-    return report
-
-
-def _exit_code(status: str) -> int:
-    if status == TrialStatus.OK.value:
-        return EXIT_OK
-    if status == TrialStatus.INFRA_ERROR.value:
-        return EXIT_ERROR
-    return EXIT_MODEL_FAILED
+        click.echo(json.dumps(result, indent=2))
+        return
+    for row in result["comparisons"]:
+        holm_note = f", Holm p={row['p_holm']:.3g}" if "p_holm" in row else ""
+        click.echo(f"{row['verdict']}  [n={row['n']}, p={row['p_value']:.3g}{holm_note}, "
+                   f"P(A>B)={row['p_a_better']:.3f}]  ({Path(row['a']).name} vs {Path(row['b']).name})")
 
 
 @main.command("run")
@@ -146,10 +116,10 @@ def run_cmd(ctx, goal: str, dataset: str, as_json: bool):
         err_console.print("[dim]the research loop is not built yet; evaluating the built-in "
                           "example MLP in the sandbox instead[/]")
     example = Path(str(resources.files("agent").joinpath("examples/mlp.py")))
-    config = validated(EvalConfig, dataset=_dataset_name(dataset, None), seeds=3, epochs=10,
-                       limits=_limits(600.0, "2g", None, None))
-    report = _run_eval(ctx, example, config, as_json)
-    ctx.exit(_exit_code(report["status"]))
+    config = validated(EvalConfig, dataset=dataset_name(dataset, None), seeds=3, epochs=10,
+                       limits=limits(600.0, "2g", None, None))
+    report = run_eval(ctx.obj["home"], example, config, as_json, None)
+    ctx.exit(exit_code(report["status"]))
 
 
 @main.command("datasets")
@@ -219,6 +189,31 @@ def image_build(force: bool, variant: str):
 
 def entry() -> None:
     main(prog_name="research-agent")
+
+
+@click.command("quick-evaluator", cls=_OneLineErrors)
+@click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dataset", default=DEFAULT_DATASET, show_default=True)
+@click.option("--num-seeds", default="3", show_default=True, help="Seeds, or `auto`.")
+@click.option("--target-accuracy", default=None, type=float, help="Goal accuracy (decided with intervals).")
+@click.option("--subset-size", default=None, type=click.IntRange(10, None))
+@click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True)
+def quick_evaluator(model_file, dataset, num_seeds, target_accuracy, subset_size, epochs, as_json):
+    """pytorch-researcher's quick-evaluator names, mapped onto `research-agent eval`."""
+    from ._cli_eval import eval_defaults
+
+    opts = eval_defaults() | {
+        "dataset": dataset, "seeds": num_seeds, "subset_size": subset_size, "epochs": epochs,
+        "target": None if target_accuracy is None else str(target_accuracy), "metric": "accuracy",
+    }
+    config = config_from_options(opts)
+    report = run_eval(home_dir(None), model_file, config, as_json, None)
+    sys.exit(exit_code(report["status"]))
+
+
+def quick_entry() -> None:
+    quick_evaluator(prog_name="quick-evaluator")
 
 
 if __name__ == "__main__":

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
 from .records import SandboxLimits
 
-__all__ = ["EvalConfig", "default_cpus", "home_dir", "parse_gpus", "parse_memory", "validated"]
+__all__ = ["EvalConfig", "TrainingConfig", "default_cpus", "home_dir", "parse_gpus", "parse_memory", "validated"]
 
 DEFAULT_HOME = Path("runs")
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -52,21 +53,51 @@ def home_dir(option: str | None = None) -> Path:
     return Path(option or os.environ.get("RESEARCH_AGENT_HOME") or DEFAULT_HOME)
 
 
+class TrainingConfig(BaseModel):
+    """Training settings beyond the basics (passed to the runner in the job)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weight_decay: float = Field(default=0.0, ge=0)
+    schedule: Literal["none", "cosine", "step"] = "none"
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    grad_clip: float | None = Field(default=None, gt=0)
+    patience: int | None = Field(default=None, ge=1)
+    max_params: int = Field(default=50_000_000, ge=1)
+
+
 class EvalConfig(BaseModel):
     """Everything that decides one ``eval``: recorded with its result."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     dataset: str = "digits"
-    seeds: int = Field(default=3, ge=1, le=100)
+    target_column: str | None = None
+    seeds: int | Literal["auto"] = 3
+    target: float | None = None
+    metric: str = "accuracy"
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    parallel_seeds: bool | None = None
     epochs: int = Field(default=5, ge=1, le=10_000)
     batch_size: int = Field(default=64, ge=1, le=65_536)
     lr: float = Field(default=1e-3, gt=0, le=10)
     optimizer: str = Field(default="adam", pattern="^(adam|adamw|sgd)$")
-    target: str | None = None
     subset_size: int | None = Field(default=None, ge=10)
     test_size: int | None = Field(default=None, ge=10)
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
+
+
+def parse_seeds(text: str) -> int | str:
+    """``--seeds 5`` or ``--seeds auto`` (add seeds at the checkpoints until decided)."""
+    if str(text).strip().lower() == "auto":
+        return "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"--seeds: {text!r} is neither a number nor `auto`") from None
+    if not 1 <= value <= 100:
+        raise ConfigError(f"--seeds: {value} is outside 1..100")
+    return value
 
 
 def validated(model_cls, **values):

@@ -1,13 +1,16 @@
-"""One model, one dataset, N seeds: preflight -> prepare -> sandbox -> score -> report dict."""
+"""One model, one dataset, N seeds: preflight -> prepare -> sandbox -> score -> decide -> report.
+
+With ``seeds="auto"`` the seeds come in batches up to the planned checkpoints (3, 5, 10); each
+batch is one container, and the statistics decide after each whether more seeds are needed.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from pathlib import Path
 
-from ._outputs import InvalidOutput, load_predictions, load_report
+from ._seed_scoring import score_batch
 from .assembler import preflight
 from .config import EvalConfig
 from .data import PreparedDataset, prepare
@@ -15,137 +18,139 @@ from .protocol import JobSpec
 from .records import SandboxOutcome, TrialStatus
 from .sandbox import BaseSandbox, ProgressFn, SandboxRequest
 from .sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
-from .scoring import aggregate, classification_metrics
+from .scoring import CHECKPOINTS, Decision, aggregate, decide_goal, dynamics_flags, is_higher_better
 
-__all__ = ["SCHEMA_VERSION", "evaluate"]
+__all__ = ["SCHEMA_VERSION", "evaluate", "seed_batches"]
 
 SCHEMA_VERSION = 1
 
 
-def evaluate(
-    model_path: Path,
-    config: EvalConfig,
-    sandbox_factory,
-    cache_root: Path,
-    progress: ProgressFn | None = None,
-) -> dict:
+def seed_batches(seeds: int | str) -> list[list[int]]:
+    """``3`` -> ``[[0, 1, 2]]``; ``"auto"`` -> batches up to each checkpoint: 0-2, 3-4, 5-9."""
+    if seeds == "auto":
+        edges = (0, *CHECKPOINTS)
+        return [list(range(a, b)) for a, b in zip(edges, edges[1:], strict=False)]
+    return [list(range(int(seeds)))]
+
+
+def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: Path,
+             progress: ProgressFn | None = None, keep_probs: bool = False) -> dict:
     """Evaluate the model file; return the JSON-ready report (status decided by the host)."""
     source = Path(model_path).read_text(encoding="utf-8", errors="replace")
     data = prepare(config.dataset, cache_root, subset_size=config.subset_size,
                    test_size=config.test_size, target=config.target, progress=progress)
-    base = _base_report(model_path, source, config, data)
+    report = _base_report(model_path, source, config, data)
     check = preflight(source, Path(model_path).name)
     if not check.ok:
-        return _finish(base, TrialStatus.INVALID_SUBMISSION, check.message, [], None)
+        return _finish(report, config, TrialStatus.INVALID_SUBMISSION, check.message)
     if check.suspicious_imports:
-        base["preflight"] = {"suspicious_imports": check.suspicious_imports}
+        report["preflight"] = {"suspicious_imports": check.suspicious_imports}
     sandbox: BaseSandbox = sandbox_factory()
-    request = SandboxRequest(job=_job(config, data), model_source=source,
-                             data_dir=data.public_dir, limits=config.limits,
-                             trial_id=f"eval-{uuid.uuid4().hex[:12]}")
-    outcome = sandbox.run(request, progress)
-    base["sandbox"] = _sandbox_block(sandbox, outcome, config)
-    if outcome.status is not TrialStatus.OK:
-        return _finish(base, outcome.status, outcome.message, [], outcome)
-    return _score(base, outcome, request.job, data)
+    report["sandbox"] = sandbox.describe() | {"limits": config.limits.model_dump(mode="json"), "runs": []}
+    probs: dict[int, object] = {}
+    for batch in seed_batches(config.seeds):
+        outcome = sandbox.run(_request(config, data, source, batch), progress)
+        report["sandbox"]["runs"].append(_run_block(outcome, batch))
+        _sandbox_summary(report, outcome)
+        if outcome.status is not TrialStatus.OK:
+            return _finish(report, config, outcome.status, outcome.message, failed_batch=batch)
+        scored = score_batch(outcome, batch, data)
+        report["seeds"].extend(scored["seeds"])
+        probs |= scored["probs"]
+        _runner_info(report, scored, outcome)
+        if scored["problems"]:
+            return _finish(report, config, TrialStatus.INVALID_OUTPUT, scored["problems"][0])
+        if config.target is not None and _goal(report, config)["decision"] != Decision.UNDECIDED:
+            break
+    if keep_probs:
+        report["_probs"] = (probs, data.test_labels())  # for plots; never written to JSON
+    return _finish(report, config, TrialStatus.OK, TrialStatus.OK.message)
 
 
-def _job(config: EvalConfig, data: PreparedDataset) -> JobSpec:
+def _request(config: EvalConfig, data: PreparedDataset, source: str, seeds: list[int]) -> SandboxRequest:
+    return SandboxRequest(job=_job(config, data, seeds), model_source=source, data_dir=data.public_dir,
+                          limits=config.limits, trial_id=f"eval-{uuid.uuid4().hex[:12]}")
+
+
+def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int]) -> JobSpec:
+    threads = thread_count(config.limits)
+    t = config.training
     return JobSpec(
-        seeds=list(range(config.seeds)),
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        optimizer=config.optimizer,
-        lr=config.lr,
-        n_classes=data.n_classes,
-        input_shape=list(data.input_shape),
-        deadline_s=max(1.0, config.limits.timeout_s - RUNNER_DEADLINE_MARGIN_S),
-        threads=thread_count(config.limits),
-        device="cuda" if config.limits.gpus else "cpu",
+        seeds=seeds, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
+        lr=config.lr, n_classes=data.n_classes, input_shape=list(data.input_shape),
+        deadline_s=max(1.0, config.limits.timeout_s - RUNNER_DEADLINE_MARGIN_S), threads=threads,
+        device="cuda" if config.limits.gpus else "cpu", weight_decay=t.weight_decay,
+        schedule=t.schedule, label_smoothing=t.label_smoothing, grad_clip=t.grad_clip,
+        early_stopping_patience=t.patience, max_params=t.max_params,
+        seed_workers=seed_workers(len(seeds), threads, config.parallel_seeds),
     )
 
 
-def _score(base: dict, outcome: SandboxOutcome, job: JobSpec, data: PreparedDataset) -> dict:
-    y_true = data.test_labels()
-    report, report_problem = load_report(outcome.files)
-    curves = {s.seed: s.curves.model_dump() for s in report.seeds} if report else {}
-    seeds, per_seed, problems = [], [], []
-    for seed in job.seeds:
-        try:
-            probs = load_predictions(outcome.files, seed, data.n_test, data.n_classes)
-        except InvalidOutput as exc:
-            problems.append(str(exc))
-            seeds.append({"seed": seed, "status": TrialStatus.INVALID_OUTPUT.value,
-                          "message": str(exc), "metrics": {}, "curves": curves.get(seed, {})})
-            continue
-        metrics = classification_metrics(probs, y_true)
-        per_seed.append(metrics)
-        seeds.append({"seed": seed, "status": TrialStatus.OK.value, "message": "",
-                      "metrics": metrics, "curves": curves.get(seed, {})})
-    flags = _flags(curves)
-    if report_problem:
-        flags.append("runner_report_invalid")
-    if report:
-        base["model_summary"] = report.summary.model_dump() | {"device": report.device}
-        base["timing"] = {"container_start_to_first_step_s": _first_step(outcome, report)}
-    status = TrialStatus.INVALID_OUTPUT if problems else TrialStatus.OK
-    message = problems[0] if problems else status.message
-    base["seeds"] = seeds
-    return _finish(base, status, message, flags, outcome, per_seed)
+def seed_workers(n_seeds: int, threads: int, parallel: bool | None) -> int:
+    """Processes for the seeds of one container (see bench/seeds.py for the measurement)."""
+    if parallel is False or n_seeds < 2 or threads < 2:
+        return 1
+    return min(n_seeds, threads)
 
 
-def _flags(curves: dict) -> list[str]:
-    flags = set()
-    for c in curves.values():
-        losses = [v for v in c.get("train_loss", [])]
-        if any(v is None or not math.isfinite(v) for v in losses):
-            flags.add("nan_loss")
-        finite = [v for v in losses if v is not None and math.isfinite(v)]
-        if len(finite) >= 3 and max(finite) - min(finite) < 1e-7:
-            flags.add("constant_loss")
-    return sorted(flags)
+def _goal(report: dict, config: EvalConfig) -> dict:
+    values = [s["metrics"].get(config.metric) for s in report["seeds"] if s["status"] == "ok"]
+    goal = decide_goal(values, config.target, CHECKPOINTS,
+                       higher_is_better=is_higher_better(config.metric)).to_dict()
+    if config.seeds != "auto" and goal["decision"] == Decision.UNDECIDED:
+        # A fixed seed count that stops before a decision: what it would take to decide.
+        goal["reason"] += "; run with --seeds auto to add seeds until decided"
+    report["goal"] = goal | {"metric": config.metric}
+    return goal
 
 
-def _first_step(outcome: SandboxOutcome, report) -> float | None:
-    if report.first_step_at is None or outcome.start_s is None:
-        return None
-    return round(report.first_step_at - outcome.start_s, 3)
+def _run_block(outcome: SandboxOutcome, seeds: list[int]) -> dict:
+    return {"seeds": seeds, "status": outcome.status.value, "exit_code": outcome.exit_code,
+            "oom_killed": outcome.oom_killed, "we_killed": outcome.we_killed,
+            "wall_s": round(outcome.wall_s, 3)}
 
 
-def _base_report(model_path: Path, source: str, config: EvalConfig, data: PreparedDataset) -> dict:
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "status": None,
-        "message": "",
-        "flags": [],
-        "model": {"path": str(model_path), "sha256": hashlib.sha256(source.encode()).hexdigest()},
-        "dataset": data.card(),
-        "config": config.model_dump(mode="json"),
-        "seeds": [],
-        "aggregate": {},
-        "sandbox": {"limits": config.limits.model_dump(mode="json")},
-    }
-
-
-def _sandbox_block(sandbox: BaseSandbox, outcome: SandboxOutcome, config: EvalConfig) -> dict:
-    return sandbox.describe() | {
-        "limits": config.limits.model_dump(mode="json"),
-        "exit_code": outcome.exit_code,
-        "oom_killed": outcome.oom_killed,
-        "we_killed": outcome.we_killed,
-        "wall_s": round(outcome.wall_s, 3),
+def _sandbox_summary(report: dict, outcome: SandboxOutcome) -> None:
+    """The top-level sandbox fields describe the last container run (the schema's contract)."""
+    runs = report["sandbox"]["runs"]
+    report["sandbox"] |= {
+        "exit_code": outcome.exit_code, "oom_killed": outcome.oom_killed, "we_killed": outcome.we_killed,
+        "wall_s": round(sum(r["wall_s"] for r in runs), 3),
         "stderr_tail": outcome.stderr_tail if outcome.status is not TrialStatus.OK else "",
     }
 
 
-def _finish(base, status: TrialStatus, message: str, flags, outcome, per_seed=None) -> dict:
-    if not base["seeds"]:
-        base["seeds"] = [
-            {"seed": s, "status": status.value, "message": message, "metrics": {}, "curves": {}}
-            for s in range(base["config"]["seeds"])
-        ]
-    base["status"] = status.value
-    base["message"] = message
-    base["flags"] = flags
-    base["aggregate"] = aggregate(per_seed or [])
-    return base
+def _runner_info(report: dict, scored: dict, outcome: SandboxOutcome) -> None:
+    runner = scored["runner"]
+    if scored["report_problem"]:
+        report["flags"].append("runner_report_invalid")
+    if runner is None:
+        return
+    report["model_summary"] = runner.summary.model_dump() | {
+        "device": runner.device, "seed_workers": runner.seed_workers}
+    if "timing" not in report and runner.first_step_at is not None and outcome.start_s is not None:
+        report["timing"] = {"container_start_to_first_step_s": round(runner.first_step_at - outcome.start_s, 3)}
+
+
+def _base_report(model_path: Path, source: str, config: EvalConfig, data: PreparedDataset) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION, "status": None, "message": "", "flags": [],
+        "model": {"path": str(model_path), "sha256": hashlib.sha256(source.encode()).hexdigest()},
+        "dataset": data.card(), "config": config.model_dump(mode="json"), "seeds": [],
+        "aggregate": {}, "sandbox": {"limits": config.limits.model_dump(mode="json")},
+    }
+
+
+def _finish(report: dict, config: EvalConfig, status: TrialStatus, message: str,
+            failed_batch: list[int] | None = None) -> dict:
+    done = {s["seed"] for s in report["seeds"]}
+    pending = failed_batch if failed_batch is not None else ([] if report["seeds"] else seed_batches(config.seeds)[0])
+    report["seeds"].extend({"seed": s, "status": status.value, "message": message, "metrics": {}, "curves": {}}
+                           for s in pending if s not in done)
+    ok = [s for s in report["seeds"] if s["status"] == "ok"]
+    report["status"], report["message"] = status.value, message
+    report["aggregate"] = aggregate([s["metrics"] for s in ok], n_test=report["dataset"]["n_test"])
+    report["flags"] = sorted(set(report["flags"]) | set(dynamics_flags([s["curves"] for s in ok])))
+    if config.target is not None and status is TrialStatus.OK:
+        _goal(report, config)
+    return report

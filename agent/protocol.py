@@ -47,6 +47,13 @@ class JobSpec(BaseModel):
     max_params: int = Field(default=50_000_000, ge=1)
     linger_s: float = Field(default=60.0, gt=0)
     model_file: str = "model.py"
+    schedule: Literal["none", "cosine", "step"] = "none"
+    step_size: int = Field(default=10, ge=1)
+    gamma: float = Field(default=0.1, gt=0)
+    label_smoothing: float = Field(default=0.0, ge=0, lt=1)
+    grad_clip: float | None = Field(default=None, gt=0)
+    early_stopping_patience: int | None = Field(default=None, ge=1)
+    seed_workers: int = Field(default=1, ge=1)
 
 
 Floats = list[float | None]
@@ -60,6 +67,8 @@ class SeedCurves(BaseModel):
     val_loss: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
     val_acc: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
     epoch_s: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
+    grad_norm: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
+    lr: Floats = Field(default_factory=list, max_length=MAX_EPOCHS)
 
 
 class SeedReport(BaseModel):
@@ -67,6 +76,9 @@ class SeedReport(BaseModel):
 
     seed: int
     curves: SeedCurves
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
+    wall_s: float | None = None
 
 
 class ModelSummary(BaseModel):
@@ -75,6 +87,8 @@ class ModelSummary(BaseModel):
     params_total: int = Field(ge=0)
     params_trainable: int = Field(ge=0)
     output_shape: list[int] = Field(max_length=8)
+    flops_per_example: int | None = Field(default=None, ge=0)
+    peak_memory_bytes: int | None = Field(default=None, ge=0)
 
 
 class RunnerReport(BaseModel):
@@ -90,3 +104,5 @@ class RunnerReport(BaseModel):
     finished_at: float | None = None
     summary: ModelSummary
     seeds: list[SeedReport] = Field(max_length=1000)
+    seed_workers: int = 1
+    threads_per_worker: int | None = None

@@ -18,11 +18,13 @@ from . import _preprocess
 from ._base import DatasetSource, PreparedDataset
 from ._csv import CsvSource
 from ._sklearn import BreastCancer, Digits, Iris, Synthetic, Wine
+from ._vision import CIFAR10, CIFAR100, MNIST, SVHN, FashionMNIST
 
 DEFAULT_DATASET = "digits"
 
 # Every named source. Sources with parameters (CSV, hf:, folders, synthetic:...) resolve below.
-SOURCES: list[type[DatasetSource]] = [Digits, Iris, Wine, BreastCancer, Synthetic]
+SOURCES: list[type[DatasetSource]] = [Digits, Iris, Wine, BreastCancer, Synthetic,
+                                      FashionMNIST, MNIST, CIFAR10, CIFAR100, SVHN]
 
 
 def _by_name() -> dict[str, type[DatasetSource]]:

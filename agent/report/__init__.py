@@ -1,6 +1,8 @@
-"""Reports: strict JSON and the console summary."""
+"""Reports: strict JSON, the console summary, plots next to the report, comparisons."""
 
+from ._artifacts import write_artifacts
+from ._compare import compare
 from ._console import print_eval
 from ._json import clean, dumps
 
-__all__ = ["clean", "dumps", "print_eval"]
+__all__ = ["clean", "compare", "dumps", "print_eval", "write_artifacts"]

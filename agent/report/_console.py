@@ -31,6 +31,11 @@ def print_eval(report: dict, console: Console) -> None:
             table.add_row(name, _fmt(s["mean"]), _fmt(s["std"]), _fmt(s["min"]), _fmt(s["max"]),
                           str(s["n"]), ci)
         console.print(table)
+    goal = report.get("goal")
+    if goal:
+        color = {"achieved": "green", "not_achieved": "red"}.get(goal["decision"], "yellow")
+        console.print(f"goal {goal['metric']} >= {goal['target']}: [{color}]{goal['decision']}[/] "
+                      f"(n={goal['n']}) - {goal['reason']}", highlight=False)
     for seed in report.get("seeds", []):
         acc = seed.get("metrics", {}).get("accuracy")
         console.print(f"  seed {seed['seed']}: {seed['status']}  accuracy {_fmt(acc)}")

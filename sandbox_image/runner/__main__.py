@@ -16,16 +16,46 @@ import time
 import traceback
 
 from . import protocol as p
-from .model_loader import ModelRejected, check_constructor, check_output, load_model_class
+from .model_loader import ModelRejected
 
 STARTED = time.time()
 
 
+WATCH_INTERVAL_S = 0.25  # how often the watchdog checks that the main thread is still alive
+
+
+def _main_thread_exit_status() -> int | None:
+    """The main thread's wait status if it died while the process lives on, else None.
+
+    seccomp kills only the calling *thread* for a syscall of an ABI the profile does not
+    list (i386 ``int 0x80``, x32): libseccomp's bad-arch action is KILL_THREAD. The
+    process then lives on without its main thread until the deadline; the leader stays a
+    zombie task whose stat field 52 holds its exit status.
+    """
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(fields[-1]) if fields and fields[0] in ("Z", "X") else None
+
+
 def _start_watchdog(deadline_s: float) -> None:
-    """The runner's own deadline: exit 124 even if the model never returns (host kills later)."""
+    """The runner's own deadline: exit 124 even if the model never returns (host kills later).
+
+    It also ends the process as soon as the main thread has died alone: with SIGSYS's exit
+    code when seccomp killed it (the host reports policy_violation), else as a crash.
+    """
 
     def fire() -> None:
-        time.sleep(max(0.0, deadline_s - (time.time() - STARTED)))
+        while (left := deadline_s - (time.time() - STARTED)) > 0:
+            time.sleep(min(left, WATCH_INTERVAL_S))
+            status = _main_thread_exit_status()
+            if status is not None:
+                sig = status & 0x7F
+                sys.stderr.write(f"runner: the main thread died alone (signal {sig}), stopping\n")
+                sys.stderr.flush()
+                os._exit(128 + sig if sig == signal.SIGSYS else p.EXIT_CRASHED)
         sys.stderr.write(f"runner: deadline of {deadline_s:.0f}s reached, stopping\n")
         sys.stderr.flush()
         os._exit(p.EXIT_DEADLINE)
@@ -33,78 +63,13 @@ def _start_watchdog(deadline_s: float) -> None:
     threading.Thread(target=fire, name="runner-deadline", daemon=True).start()
 
 
-def _load_data(data_dir: str) -> dict:
-    import numpy as np
-    import torch
-
-    names = ("train_x", "train_y", "val_x", "val_y", "test_x")
-    arrays = {n: np.load(os.path.join(data_dir, f"{n}.npy"), allow_pickle=False) for n in names}
-    return {n: torch.from_numpy(np.ascontiguousarray(a)) for n, a in arrays.items()}
-
-
-def _summarize(cls, job: p.JobSpec, data: dict, device) -> dict:
-    """Build once, count parameters, run one forward + backward on two examples."""
-    check_constructor(cls)
-    model = cls().to(device)
-    total = sum(t.numel() for t in model.parameters())
-    trainable = sum(t.numel() for t in model.parameters() if t.requires_grad)
-    if total > job.max_params:
-        raise ModelRejected(f"model has {total:,} parameters, over the cap of {job.max_params:,}")
-    if trainable == 0:
-        raise ModelRejected("model has no trainable parameters")
-    xb = data["train_x"][:2].to(device)
-    out = model(xb)
-    check_output(out, len(xb), job.n_classes)
-    out.float().sum().backward()
-    return {"params_total": total, "params_trainable": trainable, "output_shape": list(out.shape)}
-
-
-def _write_json(path: str, obj) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh)
-    os.replace(tmp, path)
-
-
 def run(job_dir: str, data_dir: str, out_dir: str) -> int:
     with open(os.path.join(job_dir, "job.json")) as fh:
         job = p.JobSpec.from_json(fh.read())
     _start_watchdog(job.deadline_s)
+    from .session import run as run_session
 
-    import numpy as np
-    import torch
-
-    from .train import predict_proba, seed_everything, train_seed
-
-    torch.set_num_threads(job.threads)
-    device = torch.device("cuda" if job.device == "cuda" and torch.cuda.is_available() else "cpu")
-    data = _load_data(data_dir)
-    cls = load_model_class(os.path.join(job_dir, job.model_file))
-    report = {
-        "protocol_version": p.PROTOCOL_VERSION,
-        "torch_version": torch.__version__,
-        "device": device.type,
-        "started_at": STARTED,
-        "first_step_at": None,
-        "summary": _summarize(cls, job, data, device),
-        "seeds": [],
-    }
-
-    def mark_first_step() -> None:
-        report["first_step_at"] = report["first_step_at"] or time.time()
-
-    for seed in job.seeds:
-        gen = seed_everything(seed)
-        model = cls()
-        curves = train_seed(model, job, data, gen, device, on_first_step=mark_first_step)
-        probs = predict_proba(model, data["test_x"], job.batch_size, device)
-        os.makedirs(os.path.join(out_dir, p.seed_dir(seed)), exist_ok=True)
-        np.save(os.path.join(out_dir, p.seed_dir(seed), "test_probs.npy"), probs)
-        report["seeds"].append({"seed": seed, "curves": vars(curves)})
-        print(f"runner: seed {seed} done", file=sys.stderr, flush=True)
-    report["finished_at"] = time.time()
-    _write_json(os.path.join(out_dir, p.REPORT_FILE), report)
-    return p.EXIT_OK
+    return run_session(job_dir, data_dir, out_dir, STARTED)
 
 
 def _private_stdout():

@@ -31,6 +31,7 @@ EXIT_REJECTED = 65  # the model file does not satisfy the model contract (EX_DAT
 EXIT_DEADLINE = 124  # the runner's own deadline (the host's kill comes later)
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("none", "cosine", "step")
 
 
 class JobError(ValueError):
@@ -57,6 +58,13 @@ class JobSpec:
     max_params: int = 50_000_000
     linger_s: float = 60.0
     model_file: str = "model.py"
+    schedule: str = "none"
+    step_size: int = 10
+    gamma: float = 0.1
+    label_smoothing: float = 0.0
+    grad_clip: float | None = None
+    early_stopping_patience: int | None = None
+    seed_workers: int = 1
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
@@ -86,6 +94,10 @@ class JobSpec:
             raise JobError(f"unknown optimizer {self.optimizer!r}; expected one of {OPTIMIZERS}")
         if self.device not in ("cpu", "cuda"):
             raise JobError(f"unknown device {self.device!r}")
+        if self.schedule not in SCHEDULES:
+            raise JobError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
+        if self.seed_workers < 1:
+            raise JobError("seed_workers must be at least 1")
 
 
 @dataclass
@@ -97,6 +109,8 @@ class SeedCurves:
     val_loss: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
     epoch_s: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
 
 
 def seed_dir(seed: int) -> str:

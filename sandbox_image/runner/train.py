@@ -1,7 +1,9 @@
-"""Train one seed and predict the test set. Pure torch; no file paths here."""
+"""Train one seed and predict. Pure torch; no file paths here."""
 
 from __future__ import annotations
 
+import copy
+import math
 import random
 import time
 from collections.abc import Callable
@@ -31,6 +33,15 @@ def make_optimizer(job: JobSpec, params) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=job.lr, momentum=job.momentum, weight_decay=job.weight_decay)
 
 
+def make_schedule(job: JobSpec, opt: torch.optim.Optimizer):
+    """Stepped once per epoch; ``None`` for a constant learning rate."""
+    if job.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=job.epochs)
+    if job.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(opt, step_size=job.step_size, gamma=job.gamma)
+    return None
+
+
 @torch.no_grad()
 def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int, device) -> np.ndarray:
     """Softmax probabilities for ``x`` in eval mode, float32 ``(n, n_classes)``."""
@@ -42,12 +53,43 @@ def predict_proba(model: nn.Module, x: torch.Tensor, batch_size: int, device) ->
     return torch.cat(chunks).numpy().astype(np.float32)
 
 
-def _evaluate(model, x, y, batch_size, device) -> tuple[float, float]:
-    probs = predict_proba(model, x, batch_size, device)
+def _loss_acc(probs: np.ndarray, y: torch.Tensor) -> tuple[float, float]:
     p = torch.from_numpy(probs).clamp_min(1e-12)
     loss = float(nn.functional.nll_loss(p.log(), y).item())
     acc = float((p.argmax(1) == y).float().mean().item())
     return loss, acc
+
+
+class SeedResult:
+    """Curves, the per-epoch validation probabilities, and the early-stopping outcome."""
+
+    def __init__(self) -> None:
+        self.curves = SeedCurves()
+        self.val_probs: list[np.ndarray] = []
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+
+
+def _train_epoch(model, job, opt, loss_fn, x, y, gen, device, on_first_step):
+    model.train()
+    order = torch.randperm(len(x), generator=gen)
+    total_loss, correct, norms = 0.0, 0, []
+    for i in range(0, len(x), job.batch_size):
+        idx = order[i : i + job.batch_size]
+        xb, yb = x[idx].to(device), y[idx].to(device)
+        opt.zero_grad(set_to_none=True)
+        logits = model(xb)
+        loss = loss_fn(logits, yb)
+        loss.backward()
+        clip = job.grad_clip if job.grad_clip is not None else math.inf
+        norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), clip)))
+        opt.step()
+        if on_first_step is not None:
+            on_first_step()
+            on_first_step = None
+        total_loss += float(loss.detach()) * len(idx)
+        correct += int((logits.detach().argmax(1) == yb).sum())
+    return total_loss / len(x), correct / len(x), float(np.mean(norms)) if norms else 0.0
 
 
 def train_seed(
@@ -57,35 +99,37 @@ def train_seed(
     gen: torch.Generator,
     device,
     on_first_step: Callable[[], None] | None = None,
-) -> SeedCurves:
-    """Train ``model`` for ``job.epochs`` epochs; return its per-epoch curves."""
+) -> SeedResult:
+    """Train for ``job.epochs`` (or until early stopping); keep the best weights when stopping early."""
     model.to(device)
     opt = make_optimizer(job, model.parameters())
-    loss_fn = nn.CrossEntropyLoss()
-    x, y = data["train_x"], data["train_y"]
-    curves = SeedCurves()
-    for _ in range(job.epochs):
+    schedule = make_schedule(job, opt)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=job.label_smoothing)
+    result, best_loss, best_state, waited = SeedResult(), math.inf, None, 0
+    for epoch in range(1, job.epochs + 1):
         start = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(x), generator=gen)
-        total_loss, correct = 0.0, 0
-        for i in range(0, len(x), job.batch_size):
-            idx = order[i : i + job.batch_size]
-            xb, yb = x[idx].to(device), y[idx].to(device)
-            opt.zero_grad(set_to_none=True)
-            logits = model(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            opt.step()
-            if on_first_step is not None:
-                on_first_step()
-                on_first_step = None
-            total_loss += float(loss.detach()) * len(idx)
-            correct += int((logits.detach().argmax(1) == yb).sum())
-        curves.train_loss.append(total_loss / len(x))
-        curves.train_acc.append(correct / len(x))
-        val_loss, val_acc = _evaluate(model, data["val_x"], data["val_y"], job.batch_size, device)
-        curves.val_loss.append(val_loss)
-        curves.val_acc.append(val_acc)
-        curves.epoch_s.append(time.perf_counter() - start)
-    return curves
+        result.curves.lr.append(float(opt.param_groups[0]["lr"]))
+        loss, acc, norm = _train_epoch(model, job, opt, loss_fn, data["train_x"], data["train_y"],
+                                       gen, device, on_first_step)
+        on_first_step = None
+        probs = predict_proba(model, data["val_x"], job.batch_size, device)
+        val_loss, val_acc = _loss_acc(probs, data["val_y"])
+        for name, value in (("train_loss", loss), ("train_acc", acc), ("val_loss", val_loss),
+                            ("val_acc", val_acc), ("grad_norm", norm),
+                            ("epoch_s", time.perf_counter() - start)):
+            getattr(result.curves, name).append(value)
+        result.val_probs.append(probs)
+        if schedule is not None:
+            schedule.step()
+        if val_loss < best_loss:
+            best_loss, result.best_epoch, waited = val_loss, epoch, 0
+            if job.early_stopping_patience is not None:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            waited += 1
+        if job.early_stopping_patience is not None and waited >= job.early_stopping_patience:
+            result.stopped_epoch = epoch
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)  # test predictions come from the best epoch
+    return result

@@ -1,0 +1,144 @@
+"""``eval``, ``compare`` and the ``quick-evaluator`` entry point (option parsing only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from .config import (
+    EvalConfig,
+    TrainingConfig,
+    default_cpus,
+    parse_gpus,
+    parse_memory,
+    parse_seeds,
+    validated,
+)
+from .data import DEFAULT_DATASET, resolve
+from .errors import ConfigError
+from .records import SandboxLimits, TrialStatus
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL_FAILED = 0, 1, 2, 3
+err_console = Console(stderr=True)
+
+
+def limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
+           runtime: str | None = None) -> SandboxLimits:
+    return validated(SandboxLimits, timeout_s=timeout, memory_bytes=parse_memory(memory),
+                     cpus=cpus or default_cpus(), gpus=parse_gpus(gpus), runtime=runtime)
+
+
+def dataset_name(dataset: str, target_column: str | None) -> str:
+    """Catalog names become canonical; paths and hub specs stay as given (validated here)."""
+    src = resolve(dataset, target_column)
+    keep = dataset.startswith(("hf:", "synthetic:")) or "/" in dataset or dataset.lower().endswith(".csv")
+    return dataset if keep else src.name
+
+
+def split_target(target: str | None, target_column: str | None) -> tuple[float | None, str | None]:
+    """``--target 0.9`` is the goal; ``--target label`` (not a number) names a CSV's label column."""
+    if target is None:
+        return None, target_column
+    try:
+        return float(target), target_column
+    except ValueError:
+        if target_column:
+            raise ConfigError("--target: give the goal as a number; the column goes in --target-column") from None
+        return None, target
+
+
+def exit_code(status: str) -> int:
+    if status == TrialStatus.OK.value:
+        return EXIT_OK
+    return EXIT_ERROR if status == TrialStatus.INFRA_ERROR.value else EXIT_MODEL_FAILED
+
+
+def run_eval(home: Path, model_file: Path, config: EvalConfig, as_json: bool, out: Path | None) -> dict:
+    from .api import evaluate_with_sandbox
+    from .report import dumps, print_eval
+
+    with err_console.status("preparing", spinner="dots") as spinner:
+
+        def progress(phase: str, elapsed: float) -> None:
+            spinner.update(f"sandbox {phase}: {elapsed:5.1f}s of {config.limits.timeout_s:.0f}s")
+
+        report = evaluate_with_sandbox(model_file, config, home, progress, out)
+    if as_json:
+        click.echo(dumps(report))
+    else:
+        print_eval(report, Console())
+        if out is not None:
+            Console().print(f"[dim]report and plots written to {out}[/]")
+    return report
+
+
+def eval_options(fn):
+    options = [
+        click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
+                     help="Catalog name (see `datasets`), a .csv path, hf:NAME[:CONFIG], or an image folder."),
+        click.option("--target", default=None,
+                     help="Goal for --metric (a number, e.g. 0.9); for a CSV, a non-number names the label column."),
+        click.option("--target-column", default=None, help="The label column of a CSV dataset."),
+        click.option("--metric", default="accuracy", show_default=True, help="The metric the goal is about."),
+        click.option("--seeds", default="3", show_default=True,
+                     help="Number of seeds, or `auto`: add seeds at 3, 5, 10 until the goal is decided."),
+        click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 10_000)),
+        click.option("--batch-size", default=64, show_default=True, type=click.IntRange(1, 65_536)),
+        click.option("--lr", default=1e-3, show_default=True, type=float),
+        click.option("--optimizer", default="adam", show_default=True, type=click.Choice(["adam", "adamw", "sgd"])),
+        click.option("--weight-decay", default=0.0, show_default=True, type=float),
+        click.option("--schedule", default="none", show_default=True, type=click.Choice(["none", "cosine", "step"])),
+        click.option("--label-smoothing", default=0.0, show_default=True, type=float),
+        click.option("--grad-clip", default=None, type=float, help="Clip the gradient norm to this value."),
+        click.option("--patience", default=None, type=click.IntRange(1, None),
+                     help="Early stopping on validation loss after this many epochs without improvement."),
+        click.option("--max-params", default=50_000_000, show_default=True, type=click.IntRange(1, None),
+                     help="Refuse models with more parameters (invalid_submission)."),
+        click.option("--subset-size", default=None, type=click.IntRange(10, None),
+                     help="Stratified, seeded subset of the training set."),
+        click.option("--test-size", default=None, type=click.IntRange(10, None),
+                     help="Stratified, seeded subset of the test set (default: the whole test set)."),
+        click.option("--timeout", default=600.0, show_default=True, type=float,
+                     help="Wall-clock seconds per container before the host kills it."),
+        click.option("--memory", default="2g", show_default=True, help="Memory limit (e.g. 512m, 1g)."),
+        click.option("--cpus", default=None, type=float, help="CPU limit (default: min(2, cores))."),
+        click.option("--gpus", default=None, help="GPUs to pass through: `all` or ids such as 0,1."),
+        click.option("--runtime", default=None, type=click.Choice(["runc", "runsc"]),
+                     help="Container runtime; runsc (gVisor) for the most hostile code."),
+        click.option("--parallel-seeds/--sequential-seeds", default=None,
+                     help="Train seeds in parallel processes in the container (default: when cores allow)."),
+        click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
+                     help="Write report.json and plots (PNG) to this directory."),
+        click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def config_from_options(o: dict) -> EvalConfig:
+    goal, column = split_target(o["target"], o["target_column"])
+    training = validated(TrainingConfig, weight_decay=o["weight_decay"], schedule=o["schedule"],
+                         label_smoothing=o["label_smoothing"], grad_clip=o["grad_clip"],
+                         patience=o["patience"], max_params=o["max_params"])
+    return validated(
+        EvalConfig, dataset=dataset_name(o["dataset"], column), target_column=column,
+        seeds=parse_seeds(o["seeds"]), target=goal, metric=o["metric"], training=training,
+        parallel_seeds=o["parallel_seeds"], epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"],
+        optimizer=o["optimizer"], subset_size=o["subset_size"], test_size=o["test_size"],
+        limits=limits(o["timeout"], o["memory"], o["cpus"], o["gpus"], o["runtime"]),
+    )
+
+
+def eval_defaults() -> dict:
+    """Every eval option at its default (for entry points that expose only some of them)."""
+
+    @eval_options
+    def probe(**kwargs):  # pragma: no cover - never invoked
+        pass
+
+    cmd = click.command()(probe)
+    return {p.name: p.default for p in cmd.params if isinstance(p, click.Option)}
