@@ -17,6 +17,8 @@ from ..errors import DatasetError
 from . import _preprocess
 from ._base import DatasetSource, PreparedDataset
 from ._csv import CsvSource
+from ._hf import Cola, Imdb, Qnli, RottenTomatoes, RottenTomatoesReviews, Sst2
+from ._openml import Adult, CreditCardFraud, Titanic
 from ._sklearn import BreastCancer, Digits, Iris, Synthetic, Wine
 from ._vision import CIFAR10, CIFAR100, MNIST, SVHN, FashionMNIST
 
@@ -24,7 +26,9 @@ DEFAULT_DATASET = "digits"
 
 # Every named source. Sources with parameters (CSV, hf:, folders, synthetic:...) resolve below.
 SOURCES: list[type[DatasetSource]] = [Digits, Iris, Wine, BreastCancer, Synthetic,
-                                      FashionMNIST, MNIST, CIFAR10, CIFAR100, SVHN]
+                                      FashionMNIST, MNIST, CIFAR10, CIFAR100, SVHN,
+                                      Sst2, Cola, Qnli, Imdb, RottenTomatoes, RottenTomatoesReviews,
+                                      Titanic, Adult, CreditCardFraud]
 
 
 def _by_name() -> dict[str, type[DatasetSource]]:

@@ -44,7 +44,7 @@ def _note(line: str) -> None:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:120]
+    return (text[0].rstrip(":") if text else type(exc).__name__)[:120]
 
 
 def _torchvision_datasets():
@@ -62,57 +62,59 @@ class _Torchvision(DatasetSource):
     modality = "image"
     needs_network = True
     _tv_name: str  # the class in torchvision.datasets
-    _files: tuple[str, ...]  # relative to root; their presence means "no download needed"
-    _archive: str | None = None  # torchvision extracts it without the network when it is in root
+    _files: tuple[str, ...]  # relative to cache_root; their presence means "no download needed"
+    _archive: str | None = None  # torchvision extracts it without the network when it is in cache_root
 
     def _root(self, cache_root: Path) -> Path:
+        """The root torchvision is given."""
         return cache_root
 
-    def _where(self, root: Path) -> str:
-        return f"{root / Path(self._files[0]).parent}/"
+    def _where(self, cache_root: Path) -> str:
+        return f"{cache_root / Path(self._files[0]).parent}/"
 
     def available_offline(self, cache_root: Path) -> bool:
-        root = self._root(Path(cache_root))
-        placed = all((root / f).is_file() for f in self._files)
-        archive = self._archive is not None and (root / self._archive).is_file()
+        placed = self._stage(Path(cache_root), dry_run=True)
+        archive = self._archive is not None and (Path(cache_root) / self._archive).is_file()
         return importlib.util.find_spec("torchvision") is not None and (placed or archive)
 
     def load(self, cache_root: Path, progress=None) -> RawSplits:
-        root = self._root(Path(cache_root))
-        offline = self._stage(root)
+        cache_root = Path(cache_root)
+        offline = self._stage(cache_root)
         tvd = _torchvision_datasets()
-        if offline or self.available_offline(Path(cache_root)):  # else torchvision's bar shows a download;
-            # a failed one is then the single line of the DatasetError
-            _note(f"{self.name}: reading the official train/test split from {self._where(root)}")
+        if offline or self.available_offline(cache_root):
+            _note(f"{self.name}: reading the official train/test split from {self._where(cache_root)}")
+        # else nothing: torchvision's bar shows a download, and a failed one is one error line
         started = time.monotonic()
-        train, test = self._open(getattr(tvd, self._tv_name), root, download=not offline)
+        train, test = self._open(getattr(tvd, self._tv_name), cache_root, download=not offline)
         (train_x, train_y), (test_x, test_y) = self._arrays(train), self._arrays(test)
         _note(f"{self.name}: read {len(train_y) + len(test_y):,} images "
               f"({len(train_y):,} train / {len(test_y):,} test) in {time.monotonic() - started:.1f}s")
         return RawSplits(train_x=train_x, train_y=train_y, test_x=test_x, test_y=test_y,
                          class_names=self._class_names(train))
 
-    def _stage(self, root: Path) -> bool:
+    def _stage(self, cache_root: Path, dry_run: bool = False) -> bool:
         """Put the files in place if they are somewhere local; True when no download is needed."""
-        return all((root / f).is_file() for f in self._files)
+        return all((cache_root / f).is_file() for f in self._files)
 
-    def _open(self, cls, root: Path, download: bool):
+    def _open(self, cls, cache_root: Path, download: bool):
         old_timeout = socket.getdefaulttimeout()
         socket.setdefaulttimeout(DOWNLOAD_SOCKET_TIMEOUT_S)
         try:
             # torchvision prints "Downloading ..." on stdout, which `--json` output owns.
             with contextlib.redirect_stdout(sys.stderr):
+                root = self._root(cache_root)
                 return self._construct(cls, root, True, download), self._construct(cls, root, False, download)
         except (OSError, RuntimeError, http.client.HTTPException, EOFError) as exc:
-            raise DatasetError(self._failure(root, download, exc)) from exc
+            raise DatasetError(self._failure(cache_root, download, exc)) from exc
         finally:
             socket.setdefaulttimeout(old_timeout)
 
-    def _failure(self, root: Path, download: bool, exc: BaseException) -> str:
+    def _failure(self, cache_root: Path, download: bool, exc: BaseException) -> str:
         if download:
+            archive = f" (or {self._archive} in {cache_root}/)" if self._archive else ""
             return (f"{self.name} needs the network to download ({_first_line(exc)}), "
-                    f"or its files under {self._where(root)}")
-        return (f"{self.name}: the files under {self._where(root)} are incomplete or corrupted "
+                    f"or its files under {self._where(cache_root)}{archive}")
+        return (f"{self.name}: the files under {self._where(cache_root)} are incomplete or corrupted "
                 f"({_first_line(exc)}); delete them to download again, or replace them")
 
     def _construct(self, cls, root: Path, train: bool, download: bool):
@@ -128,7 +130,7 @@ class _Torchvision(DatasetSource):
 
 
 class _Idx(_Torchvision):
-    """MNIST-format data: four uncompressed IDX files under ``<root>/<Class>/raw/``. Gzipped
+    """MNIST-format data: four uncompressed IDX files under ``<cache_root>/<Class>/raw/``. Gzipped
     copies there or in ``_system_dirs`` are decompressed into place (atomically) first."""
 
     input_shape = (1, 28, 28)
@@ -141,26 +143,22 @@ class _Idx(_Torchvision):
     def _files(self) -> tuple[str, ...]:
         return tuple(f"{self._tv_name}/raw/{f}" for f in self._idx)
 
-    def _where(self, root: Path) -> str:
-        return f"{root / self._tv_name / 'raw'}/"
+    def _arrays(self, ds) -> tuple[np.ndarray, np.ndarray]:
+        x, y = super()._arrays(ds)
+        return x[:, None], y  # (N, 28, 28) -> (N, 1, 28, 28)
 
-    def _gz(self, root: Path, name: str) -> Path | None:
-        for folder in (root / self._tv_name / "raw", *self._system_dirs):
+    def _gz(self, cache_root: Path, name: str) -> Path | None:
+        for folder in (cache_root / self._tv_name / "raw", *self._system_dirs):
             if (folder / f"{name}.gz").is_file():
                 return folder / f"{name}.gz"
         return None
 
-    def available_offline(self, cache_root: Path) -> bool:
-        raw = Path(cache_root) / self._tv_name / "raw"
-        return importlib.util.find_spec("torchvision") is not None and all(
-            (raw / f).is_file() or self._gz(Path(cache_root), f) for f in self._idx)
-
-    def _stage(self, root: Path) -> bool:
-        raw = root / self._tv_name / "raw"
-        missing = {f: self._gz(root, f) for f in self._idx if not (raw / f).is_file()}
+    def _stage(self, cache_root: Path, dry_run: bool = False) -> bool:
+        raw = cache_root / self._tv_name / "raw"
+        missing = {f: self._gz(cache_root, f) for f in self._idx if not (raw / f).is_file()}
         if not all(missing.values()):
             return False  # torchvision downloads what is missing (and reuses good .gz files)
-        if missing:
+        if missing and not dry_run:
             folders = sorted({str(gz.parent) for gz in missing.values()})
             _note(f"{self.name}: decompressing IDX files from {', '.join(folders)}")
             raw.mkdir(parents=True, exist_ok=True)
@@ -191,11 +189,11 @@ class FashionMNIST(_Idx):
     _tv_name = "FashionMNIST"
     _system_dirs = (DEBIAN_FASHION_MNIST,)
 
-    def _failure(self, root: Path, download: bool, exc: BaseException) -> str:
+    def _failure(self, cache_root: Path, download: bool, exc: BaseException) -> str:
         if download:
-            return (f"{self.name} needs the network to download, or its IDX files under {self._where(root)} "
-                    "(Debian: apt-get install dataset-fashion-mnist)")
-        return super()._failure(root, download, exc)
+            return (f"{self.name} needs the network to download, or its IDX files under "
+                    f"{self._where(cache_root)} (Debian: apt-get install dataset-fashion-mnist)")
+        return super()._failure(cache_root, download, exc)
 
 
 class MNIST(_Idx):
