@@ -1,0 +1,80 @@
+"""The planner plugin boundary. Planners propose; only the statistics decide a goal is met."""
+
+from __future__ import annotations
+
+import abc
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..specs import DataShape, TrialSpec
+
+Action = Literal["explore", "promote", "add_seeds", "confirm"]
+
+
+class Goal(BaseModel):
+    """What the run is for: the dataset, the metric, the target, an optional family hint."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str = ""
+    dataset: str
+    metric: str = "accuracy"
+    target: float
+    higher_is_better: bool = True
+    family: str | None = None
+
+
+class Proposal(BaseModel):
+    """One step of the plan: what to train, on how much data, for which seeds, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    spec: TrialSpec
+    action: Action = "explore"
+    candidate: str  # stable id of the spec (its hash): seeds of one candidate add up across trials
+    seeds: list[int] = Field(min_length=1)
+    rung: int = 0
+    subset_size: int | None = None
+    params: dict = Field(default_factory=dict)  # the sampler's own parameters, for replay on resume
+    reason: str = ""
+
+
+class TrialSummary(BaseModel):
+    """A finished trial as planners see it: a frozen snapshot, never a live object."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    number: int
+    proposal: Proposal
+    status: str
+    values: dict[int, float] = Field(default_factory=dict)  # seed -> goal metric (ok seeds only)
+    message: str = ""
+
+
+class PlanContext(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    goal: Goal
+    shape: DataShape
+    n_train: int
+    history: list[TrialSummary] = Field(default_factory=list)
+
+
+class BasePlanner(abc.ABC):
+    """Proposes the next trial from the goal, the dataset card and the history.
+
+    Contract: ``propose`` is deterministic given the planner's seed and the history it was
+    shown (so a run is repeatable and a resumed run continues sensibly); it must learn from
+    failed trials (they are in the history with their status); it returns ``None`` when it has
+    nothing left to try. It never decides that the goal is met.
+    """
+
+    name: str = "base"
+
+    @abc.abstractmethod
+    def propose(self, context: PlanContext) -> Proposal | None:
+        """The next step."""
+
+    def observe(self, summary: TrialSummary) -> None:  # noqa: B027 - optional hook
+        """Learn from a finished trial (called in order, also when replaying on resume)."""

@@ -1,0 +1,197 @@
+"""The offline planner: Optuna TPE over the typed space, successive halving over data and
+epochs, and statistical racing (Benjamini-Hochberg) deciding which candidates get more seeds.
+
+One step is one of:
+- ``explore``: a new TPE candidate at low fidelity (a stratified train subset, a third of its
+  epochs, one seed): cheap, only used to rank;
+- ``promote``: every ``ETA`` explorations, the best unpromoted candidate runs at full fidelity on
+  the first checkpoint's seeds (0, 1, 2);
+- ``add_seeds``: candidates whose goal decision is still undecided and that Benjamini-Hochberg
+  keeps among the promising (one-sided t-test against the target) get seeds up to the next
+  checkpoint (5, then 10);
+- ``confirm``: a candidate whose interval cleared the target is re-run on fresh seeds before
+  anyone calls it the winner.
+The planner never decides the goal; the study loop does, with ``scoring.decide_goal``.
+Deterministic: the sampler is rebuilt from the history with a seed derived from the planner seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+import numpy as np
+import optuna
+from scipy import stats
+
+from ..scoring import CHECKPOINTS, Decision, benjamini_hochberg, decide_goal
+from ..specs import TrialSpec
+from ._base import BasePlanner, PlanContext, Proposal, TrialSummary
+from ._space import suggest
+
+ETA = 3  # successive-halving ratio: one promotion per three explorations
+RACING_Q = 0.2  # Benjamini-Hochberg level for "promising enough to deserve more seeds"
+CONFIRM_SEEDS = [1000, 1001, 1002]  # fresh seeds, never used for selection
+MIN_SUBSET = 1000  # the low-fidelity subset never drops below this many training rows
+
+
+def candidate_id(spec: TrialSpec) -> str:
+    payload = {"model": spec.model.model_dump() if spec.model else None, "source": spec.source,
+               "training": spec.training.model_dump()}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def low_fidelity_subset(n_train: int) -> int | None:
+    size = max(MIN_SUBSET, n_train // 8)
+    return size if size < n_train else None
+
+
+class _Candidate:
+    def __init__(self, proposal: Proposal):
+        self.spec = proposal.spec if proposal.action == "explore" else None
+        self.full_spec: TrialSpec | None = None
+        self.params = proposal.params
+        self.low: float | None = None
+        self.full: dict[int, float] = {}
+        self.confirm: dict[int, float] = {}
+        self.promoted = False
+        self.failed = False
+        self.confirm_tried = False
+
+
+class SearchPlanner(BasePlanner):
+    name = "search"
+
+    def __init__(self, seed: int = 0):
+        self.seed = seed
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def propose(self, ctx: PlanContext) -> Proposal | None:
+        cands = self._candidates(ctx.history)
+        return (self._confirm(ctx, cands) or self._add_seeds(ctx, cands) or self._promote(ctx, cands)
+                or self._explore(ctx, cands))
+
+    # -- bookkeeping -------------------------------------------------------------------------
+    def _candidates(self, history: list[TrialSummary]) -> dict[str, _Candidate]:
+        cands: dict[str, _Candidate] = {}
+        for t in history:
+            p = t.proposal
+            c = cands.setdefault(p.candidate, _Candidate(p))
+            if p.action == "explore":
+                c.spec, c.params = p.spec, p.params
+                c.low = t.values.get(p.seeds[0]) if t.status == "ok" else None
+                c.failed = t.status != "ok"
+            elif p.action in ("promote", "add_seeds"):
+                c.promoted, c.full_spec = True, p.spec
+                c.full.update(t.values)
+                c.failed = c.failed or t.status != "ok"
+            elif p.action == "confirm":
+                c.confirm_tried = True
+                c.confirm.update(t.values)
+        return cands
+
+    def _decision(self, ctx: PlanContext, values: dict[int, float]):
+        ordered = [values[s] for s in sorted(values)]
+        return decide_goal(ordered, ctx.goal.target, CHECKPOINTS, higher_is_better=ctx.goal.higher_is_better)
+
+    # -- the four actions --------------------------------------------------------------------
+    def _confirm(self, ctx: PlanContext, cands) -> Proposal | None:
+        achieved = [(cid, c) for cid, c in cands.items() if c.full and not c.failed and not c.confirm_tried
+                    and self._decision(ctx, c.full).decision == Decision.ACHIEVED]
+        if not achieved:
+            return None
+        cid, c = max(achieved, key=lambda kv: self._sign(ctx) * float(np.mean(list(kv[1].full.values()))))
+        return Proposal(spec=c.full_spec, action="confirm", candidate=cid, seeds=CONFIRM_SEEDS, rung=1,
+                        params=c.params, reason="its interval cleared the target: re-run on fresh seeds")
+
+    def _add_seeds(self, ctx: PlanContext, cands) -> Proposal | None:
+        open_ = [(cid, c) for cid, c in cands.items() if c.full and not c.failed and not c.confirm_tried
+                 and self._decision(ctx, c.full).decision == Decision.UNDECIDED]
+        if not open_:
+            return None
+        pvals = [self._p_above_target(ctx, list(c.full.values())) for _, c in open_]
+        keep = benjamini_hochberg(pvals, RACING_Q).reject
+        ranked = sorted(zip(pvals, keep, open_, strict=True), key=lambda x: x[0])
+        chosen = [item for p, k, item in ranked if k] or [ranked[0][2]]
+        cid, c = chosen[0]
+        n = len(c.full)
+        nxt = next((cp for cp in CHECKPOINTS if cp > n), None)
+        if nxt is None:
+            return None
+        return Proposal(spec=c.full_spec, action="add_seeds", candidate=cid, seeds=list(range(n, nxt)), rung=1,
+                        params=c.params, reason=f"undecided at {n} seeds and still promising: seeds up to {nxt}")
+
+    def _promote(self, ctx: PlanContext, cands) -> Proposal | None:
+        explored = [c for c in cands.values() if c.spec is not None and c.low is not None]
+        waiting = [(cid, c) for cid, c in cands.items() if c.spec is not None and c.low is not None
+                   and not c.promoted]
+        promoted = sum(1 for c in cands.values() if c.promoted)
+        if not waiting or len(explored) < ETA * (promoted + 1):
+            return None
+        cid, c = max(waiting, key=lambda kv: self._sign(ctx) * kv[1].low)
+        full = c.spec.model_copy(update={"subset_size": None, "training": self._full_training(c)})
+        return Proposal(spec=full, action="promote", candidate=cid, seeds=list(range(CHECKPOINTS[0])), rung=1,
+                        params=c.params, reason=f"best of the low-fidelity runs ({c.low:.4f}): full data, "
+                                                f"{full.training.epochs} epochs, {CHECKPOINTS[0]} seeds")
+
+    def _explore(self, ctx: PlanContext, cands) -> Proposal | None:
+        study = self._study(ctx, cands)
+        trial = study.ask()
+        model, training = suggest(trial, ctx.shape, ctx.n_train, ctx.goal.family)
+        full = TrialSpec(model=model, training=training, origin="search")
+        low_epochs = max(1, training.epochs // 3)
+        subset = low_fidelity_subset(ctx.n_train)
+        low = full.model_copy(update={"training": training.model_copy(update={"epochs": low_epochs}),
+                                      "subset_size": subset})
+        return Proposal(spec=low, action="explore", candidate=candidate_id(full), seeds=[0], rung=0,
+                        subset_size=subset, params=_encode(trial),
+                        reason=f"TPE proposal {len(cands) + 1}: {model.family}, low fidelity "
+                               f"({subset or 'all'} rows, {low_epochs} epochs, 1 seed)")
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _full_training(self, c: _Candidate):
+        epochs = c.params.get("values", {}).get("epochs", c.spec.training.epochs)
+        return c.spec.training.model_copy(update={"epochs": int(epochs)})
+
+    def _sign(self, ctx: PlanContext) -> float:
+        return 1.0 if ctx.goal.higher_is_better else -1.0
+
+    def _p_above_target(self, ctx: PlanContext, values: list[float]) -> float:
+        """One-sided p-value of H0 "the mean does not beat the target" (small = promising)."""
+        arr = np.asarray(values, float) * self._sign(ctx)
+        target = ctx.goal.target * self._sign(ctx)
+        if len(arr) < 2:
+            return 1.0
+        sem = arr.std(ddof=1) / math.sqrt(len(arr))
+        if sem == 0:
+            return 0.0 if arr.mean() > target else 1.0
+        return float(stats.t.sf((arr.mean() - target) / sem, df=len(arr) - 1))
+
+    def _study(self, ctx: PlanContext, cands) -> optuna.Study:
+        """A fresh TPE study told the history in order: deterministic, and rebuilt on resume."""
+        n_told = sum(1 for c in cands.values() if c.params)
+        sampler = optuna.samplers.TPESampler(seed=self.seed * 1_000_003 + n_told, n_startup_trials=5)
+        direction = "maximize" if ctx.goal.higher_is_better else "minimize"
+        study = optuna.create_study(direction=direction, sampler=sampler)
+        worst = 0.0 if ctx.goal.higher_is_better else 1e6  # failed trials teach TPE to look elsewhere
+        for c in cands.values():
+            if not c.params or c.spec is None:
+                continue
+            value = c.low if c.low is not None else worst
+            if c.full and not c.failed:
+                value = float(np.mean(list(c.full.values())))
+            values, dists = _decode(c.params)
+            study.add_trial(optuna.trial.create_trial(params=values, distributions=dists, value=value))
+        return study
+
+
+def _encode(trial) -> dict:
+    """The sampler's parameters with their distributions (JSON), so a resumed run can re-tell them."""
+    dists = {k: optuna.distributions.distribution_to_json(v) for k, v in trial.distributions.items()}
+    return {"values": dict(trial.params), "distributions": dists}
+
+
+def _decode(params: dict) -> tuple[dict, dict]:
+    dists = {k: optuna.distributions.json_to_distribution(v) for k, v in params["distributions"].items()}
+    return dict(params["values"]), dists
