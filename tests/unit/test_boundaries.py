@@ -61,3 +61,7 @@ def test_the_walker_sees_relative_imports(tmp_path):
     names = imports_of(probe, "agent.sandbox._docker", is_package=False)
     assert {"agent.scoring", "agent.sandbox._base", "agent.sandbox.y"} <= names
     assert "agent.sandbox.y" in imports_of(probe, "agent.sandbox", is_package=True)
+
+
+def test_planner_never_imports_sandbox_or_registry():
+    assert _hits("agent/planner", ("agent.sandbox", "agent.registry", "docker")) == []
