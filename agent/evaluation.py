@@ -20,7 +20,7 @@ from .sandbox import BaseSandbox, ProgressFn, SandboxRequest
 from .sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
 from .scoring import CHECKPOINTS, Decision, aggregate, decide_goal, dynamics_flags, is_higher_better
 
-__all__ = ["SCHEMA_VERSION", "evaluate", "seed_batches"]
+__all__ = ["SCHEMA_VERSION", "evaluate", "run_trial", "seed_batches"]
 
 SCHEMA_VERSION = 1
 
@@ -38,17 +38,30 @@ def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: 
     """Evaluate the model file; return the JSON-ready report (status decided by the host)."""
     source = Path(model_path).read_text(encoding="utf-8", errors="replace")
     data = prepare(config.dataset, cache_root, subset_size=config.subset_size,
-                   test_size=config.test_size, target=config.target, progress=progress)
-    report = _base_report(model_path, source, config, data)
-    check = preflight(source, Path(model_path).name)
+                   test_size=config.test_size, target=config.target_column, progress=progress)
+    return run_trial(source, str(model_path), config, sandbox_factory, data, progress=progress,
+                     keep_probs=keep_probs)
+
+
+def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data: PreparedDataset,
+              batches: list[list[int]] | None = None, progress: ProgressFn | None = None,
+              keep_probs: bool = False) -> dict:
+    """Preflight, then one container per seed batch, scoring each; stops early once a goal is decided.
+
+    ``sandbox_factory`` is called once (a study passes one that returns its shared sandbox).
+    ``batches`` overrides ``config.seeds`` (a study chooses exact seeds per trial).
+    """
+    report = _base_report(label, source, config, data)
+    batches = batches or seed_batches(config.seeds)
+    check = preflight(source, Path(label).name)
     if not check.ok:
-        return _finish(report, config, TrialStatus.INVALID_SUBMISSION, check.message)
+        return _finish(report, config, TrialStatus.INVALID_SUBMISSION, check.message, failed_batch=batches[0])
     if check.suspicious_imports:
         report["preflight"] = {"suspicious_imports": check.suspicious_imports}
     sandbox: BaseSandbox = sandbox_factory()
     report["sandbox"] = sandbox.describe() | {"limits": config.limits.model_dump(mode="json"), "runs": []}
     probs: dict[int, object] = {}
-    for batch in seed_batches(config.seeds):
+    for batch in batches:
         outcome = sandbox.run(_request(config, data, source, batch), progress)
         report["sandbox"]["runs"].append(_run_block(outcome, batch))
         _sandbox_summary(report, outcome)
@@ -132,10 +145,10 @@ def _runner_info(report: dict, scored: dict, outcome: SandboxOutcome) -> None:
         report["timing"] = {"container_start_to_first_step_s": round(runner.first_step_at - outcome.start_s, 3)}
 
 
-def _base_report(model_path: Path, source: str, config: EvalConfig, data: PreparedDataset) -> dict:
+def _base_report(label: str, source: str, config: EvalConfig, data: PreparedDataset) -> dict:
     return {
         "schema_version": SCHEMA_VERSION, "status": None, "message": "", "flags": [],
-        "model": {"path": str(model_path), "sha256": hashlib.sha256(source.encode()).hexdigest()},
+        "model": {"path": label, "sha256": hashlib.sha256(source.encode()).hexdigest()},
         "dataset": data.card(), "config": config.model_dump(mode="json"), "seeds": [],
         "aggregate": {}, "sandbox": {"limits": config.limits.model_dump(mode="json")},
     }
@@ -144,7 +157,7 @@ def _base_report(model_path: Path, source: str, config: EvalConfig, data: Prepar
 def _finish(report: dict, config: EvalConfig, status: TrialStatus, message: str,
             failed_batch: list[int] | None = None) -> dict:
     done = {s["seed"] for s in report["seeds"]}
-    pending = failed_batch if failed_batch is not None else ([] if report["seeds"] else seed_batches(config.seeds)[0])
+    pending = failed_batch or []
     report["seeds"].extend({"seed": s, "status": status.value, "message": message, "metrics": {}, "curves": {}}
                            for s in pending if s not in done)
     ok = [s for s in report["seeds"] if s["status"] == "ok"]
