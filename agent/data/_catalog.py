@@ -134,6 +134,9 @@ def _materialize(src, params, opts, entry: Path, cache_root: Path, progress) -> 
         _readable_by_sandbox(tmp / "public")
         os.chmod(tmp, 0o755)
         os.chmod(tmp / "hidden", 0o700)  # the sandbox user never needs these
+        if entry.exists() and not (entry / "meta.json").exists():
+            # A stale, half-written entry (from before atomic writes, or a hand edit): never reused.
+            shutil.rmtree(entry, ignore_errors=True)
         try:
             os.replace(tmp, entry)  # a half-written entry is never visible under its real name
         except OSError:  # another process prepared it first: theirs is as good as ours

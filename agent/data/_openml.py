@@ -48,22 +48,51 @@ class _OpenMLSource(DatasetSource):
     def _fetch(self, cache_root: Path):
         from urllib.error import URLError
 
-        from sklearn.datasets import fetch_openml
-
         try:
-            with warnings.catch_warnings():
-                # sklearn warns before each retry; the one line below says it better
-                warnings.filterwarnings("ignore", message="A network error occurred", category=UserWarning)
-                return fetch_openml(data_id=self.data_id, data_home=str(cache_root), target_column=self.target,
-                                    as_frame=True, parser="auto", n_retries=RETRIES, delay=RETRY_DELAY_S)
+            return self._fetch_openml(cache_root)
         except (URLError, TimeoutError, ConnectionError) as exc:
             raise DatasetError(
                 f"{self.name} needs the network (OpenML, data_id {self.data_id}) or a local copy; "
-                f"fetch it once online, or copy an OpenML cache into {Path(cache_root, *OPENML_DIR)}") from exc
+                f"fetch it once online, or copy an OpenML cache into {Path(cache_root, *OPENML_DIR)}"
+            ) from exc
         except (OSError, ValueError, KeyError) as exc:  # OpenML's own errors, a corrupt cached file
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             raise DatasetError(f"{self.name}: OpenML data_id {self.data_id} could not be read ({first}); "
                                f"delete {Path(cache_root, *OPENML_DIR)} and retry online") from exc
+
+    def _fetch_openml(self, cache_root: Path):
+        from sklearn.datasets import fetch_openml
+
+        with warnings.catch_warnings():
+            # sklearn warns before each retry; the one line in _fetch says it better
+            warnings.filterwarnings("ignore", message="A network error occurred", category=UserWarning)
+            dtypes, nominal = _text_dtypes(cache_root, self.data_id)
+            bunch = fetch_openml(data_id=self.data_id, data_home=str(cache_root), target_column=self.target,
+                                 as_frame=True, parser="pandas", n_retries=RETRIES, delay=RETRY_DELAY_S,
+                                 read_csv_kwargs={"dtype": dtypes})
+        for name in nominal:
+            if name in bunch.frame:  # what the parser does to quoted categories: 'a' -> a
+                bunch.frame[name] = bunch.frame[name].str.replace(r"^'(.*)'$", r"\1", regex=True)
+        return bunch
+
+
+def _text_dtypes(cache_root: Path, data_id: int) -> tuple[dict[int, object], list[str]]:
+    """read_csv dtypes by position as fetch_openml builds them, except ``str`` for nominal columns
+    (their names come second).
+
+    Why: scikit-learn#34892 (fixed by #34902, not in every release). fetch_openml reads nominal columns
+    as ``category``; pandas >= 3.1 then infers int categories for numbers ({0,1}: titanic's survived,
+    the fraud Class) and the quote stripping that follows fails with a TypeError, which sklearn takes
+    for a corrupt file: it deletes the cached ARFF and downloads it again. Text columns avoid all that.
+    """
+    from sklearn.datasets._openml import _get_data_features  # private; the very call fetch_openml makes
+
+    features = _get_data_features(data_id, str(Path(cache_root, OPENML_DIR[0])), n_retries=RETRIES,
+                                  delay=RETRY_DELAY_S)
+    kinds = [f["data_type"].lower() for f in features]
+    as_read = {"nominal": str, "integer": "Int64"}
+    dtypes = {i: as_read[k] for i, k in enumerate(kinds) if k in as_read}
+    return dtypes, [f["name"] for f, k in zip(features, kinds, strict=True) if k == "nominal"]
 
 
 def cached_files(cache_root: Path, data_id: int) -> list[Path]:

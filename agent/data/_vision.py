@@ -19,6 +19,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -298,7 +299,8 @@ class ImageFolderSource(DatasetSource):
             raise DatasetError(f"{self.path} has no class sub-folders; put each class's images "
                                "in its own sub-folder (folder/cat/1.png, folder/dog/2.png)") from exc
         labels = [folder.classes[i] for _, i in folder.samples]
-        counts = {c: labels.count(c) for c in folder.classes}
+        found = Counter(labels)
+        counts = {c: found[c] for c in folder.classes}
         empty = [c for c, n in counts.items() if n == 0]
         if empty and len(empty) < len(counts):
             _note(f"{self.name}: skipping class folders with no images: {', '.join(empty[:10])}")
