@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-GOAL   ?= a small model for the digits dataset
+GOAL   ?= Design a model for the digits dataset with at least 95% accuracy
 
 # testcontainers cannot pull its reaper image without a registry.
 export TESTCONTAINERS_RYUK_DISABLED := true

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import traceback
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -21,14 +20,12 @@ from ._cli_eval import (
     EXIT_ERROR,
     EXIT_OK,
     config_from_options,
-    dataset_name,
     err_console,
     eval_options,
     exit_code,
-    limits,
     run_eval,
 )
-from .config import EvalConfig, home_dir, validated
+from .config import home_dir
 from .data import DEFAULT_DATASET
 from .errors import AgentError, UsageError
 
@@ -105,21 +102,77 @@ def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: b
 
 
 @main.command("run")
-@click.option("--goal", default="", help="What to build, in words.")
-@click.option("--dataset", default=DEFAULT_DATASET, show_default=True)
+@click.option("--goal", default="", help="What to build, in words (dataset, metric, target, family).")
+@click.option("--dataset", default=None, help="Overrides the dataset named in the goal.")
+@click.option("--target", default=None, type=float, help="Overrides the target in the goal.")
+@click.option("--metric", default=None, help="Overrides the metric in the goal.")
+@click.option("--max-iterations", default=40, show_default=True, type=click.IntRange(1, None))
+@click.option("--budget-minutes", default=10.0, show_default=True, type=click.FloatRange(0, None, min_open=True))
+@click.option("--patience", default=12, show_default=True, type=click.IntRange(1, None),
+              help="Stop when no candidate improved for this many trials.")
+@click.option("--seeds", default="auto", show_default=True,
+              help="`auto`: add seeds at 3, 5, 10 until decided; or a fixed count (>= 2).")
+@click.option("--planner", type=click.Choice(["search"]), default="search", show_default=True)
+@click.option("--planner-seed", default=0, show_default=True, type=int)
+@click.option("--home", "run_home", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Same as the global --home.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def run_cmd(ctx, goal: str, dataset: str, as_json: bool):
-    """Run the research loop. (For now: evaluates the built-in example model.)"""
-    if goal and not as_json:
-        err_console.print(f"goal: {goal}")
-        err_console.print("[dim]the research loop is not built yet; evaluating the built-in "
-                          "example MLP in the sandbox instead[/]")
-    example = Path(str(resources.files("agent").joinpath("examples/mlp.py")))
-    config = validated(EvalConfig, dataset=dataset_name(dataset, None), seeds=3, epochs=10,
-                       limits=limits(600.0, "2g", None, None))
-    report = run_eval(ctx.obj["home"], example, config, as_json, None)
-    ctx.exit(exit_code(report["status"]))
+def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds, planner,
+            planner_seed, run_home, as_json):
+    """Research loop: plan, generate, train in the sandbox, decide with statistics; exit 0 when achieved."""
+    from ._cli_run import start_run
+
+    home = run_home or ctx.obj["home"]
+    ctx.exit(start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
+                       planner_seed, as_json))
+
+
+@main.command("resume")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def resume_cmd(ctx, run_id, as_json):
+    """Continue a run that was interrupted or killed; trials that were running are re-run."""
+    from ._cli_run import resume_run
+
+    ctx.exit(resume_run(ctx.obj["home"], run_id, as_json))
+
+
+@main.group("runs")
+def runs_group():
+    """Recorded runs."""
+
+
+@runs_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs_list(ctx, as_json):
+    """Every run: id, created, goal, status, best metric with its interval."""
+    from ._cli_run import list_runs
+
+    list_runs(ctx.obj["home"], as_json)
+
+
+@runs_group.command("show")
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs_show(ctx, run_id, as_json):
+    """One run with its trials (--json: the full export)."""
+    from ._cli_run import show_run
+
+    show_run(ctx.obj["home"], run_id, as_json)
+
+
+@main.command("report")
+@click.argument("run_id")
+@click.pass_context
+def report_cmd(ctx, run_id):
+    """(Re)write RESEARCH_REPORT.md and report.html for RUN_ID; prints the Markdown path."""
+    from ._cli_run import report_run
+
+    click.echo(str(report_run(ctx.obj["home"], run_id)))
 
 
 @main.command("datasets")

@@ -20,7 +20,7 @@ from .sandbox import BaseSandbox, ProgressFn, SandboxRequest
 from .sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
 from .scoring import CHECKPOINTS, Decision, aggregate, decide_goal, dynamics_flags, is_higher_better
 
-__all__ = ["SCHEMA_VERSION", "evaluate", "run_trial", "seed_batches"]
+__all__ = ["SCHEMA_VERSION", "evaluate", "failed_report", "run_trial", "seed_batches"]
 
 SCHEMA_VERSION = 1
 
@@ -78,6 +78,12 @@ def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data
     if keep_probs:
         report["_probs"] = (probs, data.test_labels())  # for plots; never written to JSON
     return _finish(report, config, TrialStatus.OK, TrialStatus.OK.message)
+
+
+def failed_report(label: str, source: str, config: EvalConfig, data: PreparedDataset, status: TrialStatus,
+                  message: str, seeds: list[int]) -> dict:
+    """A report for a trial that failed before any container (e.g. a spec that cannot render)."""
+    return _finish(_base_report(label, source, config, data), config, status, message, failed_batch=seeds)
 
 
 def _request(config: EvalConfig, data: PreparedDataset, source: str, seeds: list[int]) -> SandboxRequest:

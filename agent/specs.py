@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "CNNSpec",
@@ -22,6 +22,8 @@ __all__ = [
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+MAX_TEXT_KERNELS = 6  # parallel Conv1d branches in a TextCNN
+MAX_TEXT_KERNEL = 9  # tokens one TextCNN filter spans
 
 
 class DataShape(BaseModel):
@@ -82,6 +84,16 @@ class TextCNNSpec(BaseModel):
     channels: int = Field(default=64, ge=8, le=512)
     kernel_sizes: tuple[int, ...] = (3, 4, 5)
     dropout: float = Field(default=0.3, ge=0, le=0.7)
+
+    @field_validator("kernel_sizes")
+    @classmethod
+    def _kernels_render(cls, sizes: tuple[int, ...]) -> tuple[int, ...]:
+        # The assembler renders one Conv1d per size: none, a size < 1 or a wall of them cannot render.
+        if not 1 <= len(sizes) <= MAX_TEXT_KERNELS:
+            raise ValueError(f"kernel_sizes needs 1 to {MAX_TEXT_KERNELS} sizes, got {len(sizes)}")
+        if any(not 1 <= k <= MAX_TEXT_KERNEL for k in sizes):
+            raise ValueError(f"each kernel size must be between 1 and {MAX_TEXT_KERNEL}, got {sizes}")
+        return sizes
 
 
 class TransformerSpec(BaseModel):

@@ -63,8 +63,10 @@ class _Candidate:
 class SearchPlanner(BasePlanner):
     name = "search"
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, checkpoints: tuple[int, ...] = CHECKPOINTS):
+        """``checkpoints``: the planned seed counts; ``(n,)`` means fixed ``--seeds n`` (no racing)."""
         self.seed = seed
+        self.checkpoints = tuple(checkpoints)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def propose(self, ctx: PlanContext) -> Proposal | None:
@@ -93,7 +95,7 @@ class SearchPlanner(BasePlanner):
 
     def _decision(self, ctx: PlanContext, values: dict[int, float]):
         ordered = [values[s] for s in sorted(values)]
-        return decide_goal(ordered, ctx.goal.target, CHECKPOINTS, higher_is_better=ctx.goal.higher_is_better)
+        return decide_goal(ordered, ctx.goal.target, self.checkpoints, higher_is_better=ctx.goal.higher_is_better)
 
     # -- the four actions --------------------------------------------------------------------
     def _confirm(self, ctx: PlanContext, cands) -> Proposal | None:
@@ -102,7 +104,8 @@ class SearchPlanner(BasePlanner):
         if not achieved:
             return None
         cid, c = max(achieved, key=lambda kv: self._sign(ctx) * float(np.mean(list(kv[1].full.values()))))
-        return Proposal(spec=c.full_spec, action="confirm", candidate=cid, seeds=CONFIRM_SEEDS, rung=1,
+        seeds = [CONFIRM_SEEDS[0] + i for i in range(self.checkpoints[0])]
+        return Proposal(spec=c.full_spec, action="confirm", candidate=cid, seeds=seeds, rung=1,
                         params=c.params, reason="its interval cleared the target: re-run on fresh seeds")
 
     def _add_seeds(self, ctx: PlanContext, cands) -> Proposal | None:
@@ -116,7 +119,7 @@ class SearchPlanner(BasePlanner):
         chosen = [item for p, k, item in ranked if k] or [ranked[0][2]]
         cid, c = chosen[0]
         n = len(c.full)
-        nxt = next((cp for cp in CHECKPOINTS if cp > n), None)
+        nxt = next((cp for cp in self.checkpoints if cp > n), None)
         if nxt is None:
             return None
         return Proposal(spec=c.full_spec, action="add_seeds", candidate=cid, seeds=list(range(n, nxt)), rung=1,
@@ -131,9 +134,10 @@ class SearchPlanner(BasePlanner):
             return None
         cid, c = max(waiting, key=lambda kv: self._sign(ctx) * kv[1].low)
         full = c.spec.model_copy(update={"subset_size": None, "training": self._full_training(c)})
-        return Proposal(spec=full, action="promote", candidate=cid, seeds=list(range(CHECKPOINTS[0])), rung=1,
+        first = self.checkpoints[0]
+        return Proposal(spec=full, action="promote", candidate=cid, seeds=list(range(first)), rung=1,
                         params=c.params, reason=f"best of the low-fidelity runs ({c.low:.4f}): full data, "
-                                                f"{full.training.epochs} epochs, {CHECKPOINTS[0]} seeds")
+                                                f"{full.training.epochs} epochs, {first} seeds")
 
     def _explore(self, ctx: PlanContext, cands) -> Proposal | None:
         study = self._study(ctx, cands)

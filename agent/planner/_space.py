@@ -84,9 +84,13 @@ def _text_cnn(trial, shape: DataShape) -> TextCNNSpec:
     return TextCNNSpec(
         embed_dim=trial.suggest_categorical("tcnn_embed", [32, 64, 128]),
         channels=trial.suggest_categorical("tcnn_channels", [32, 64, 128]),
-        kernel_sizes=tuple(int(k) for k in trial.suggest_categorical("tcnn_kernels", ["3", "3,4,5", "2,3,4"]).split(",")),
+        kernel_sizes=tuple(int(k) for k in _kernels(trial)),
         dropout=trial.suggest_categorical("tcnn_dropout", [0.1, 0.3, 0.5]),
     )
+
+
+def _kernels(trial) -> list[str]:
+    return trial.suggest_categorical("tcnn_kernels", ["3", "3,4,5", "2,3,4"]).split(",")
 
 
 def _transformer(trial, shape: DataShape) -> TransformerSpec:

@@ -1,0 +1,140 @@
+"""``run``, ``resume``, ``runs list/show`` and ``report``: the research loop's commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ._cli_eval import err_console, limits
+from .errors import UsageError
+
+DEFAULT_GOAL = "Design a model for the digits dataset with at least 95% accuracy"
+EXIT_ACHIEVED, EXIT_NOT_ACHIEVED = 0, 3
+
+
+def _registry(home: Path):
+    from .registry import open_registry
+
+    return open_registry(home)
+
+
+def _study(config, registry, home: Path, quiet: bool):
+    from .sandbox import DockerSandbox
+    from .study import Study
+
+    def progress(line: str) -> None:
+        if not quiet:
+            err_console.print(f"[dim]{line}[/]", highlight=False, soft_wrap=True)
+
+    return Study(config, registry, lambda: DockerSandbox(), home / "cache" / "datasets", progress=progress)
+
+
+def start_run(home: Path, goal_text: str, dataset, target, metric, max_iterations, budget_minutes, patience,
+              seeds, planner_seed, as_json: bool) -> int:
+    from .config import parse_seeds
+    from .goal import parse_goal
+    from .study import StudyConfig
+
+    goal = parse_goal(goal_text or DEFAULT_GOAL, dataset=dataset, target=target, metric=metric)
+    config = StudyConfig(goal=goal, max_iterations=max_iterations, budget_minutes=budget_minutes, patience=patience,
+                         seeds=parse_seeds(seeds), planner_seed=planner_seed, limits=limits(600.0, "2g", None, None))
+    if not as_json:
+        err_console.print(f"goal: {goal.metric} {'>=' if goal.higher_is_better else '<='} {goal.target} on "
+                          f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}; planner: search (offline)",
+                          highlight=False)
+    with _registry(home) as registry:
+        result = _study(config, registry, home, as_json).start()
+        return _conclude(registry, result, as_json)
+
+
+def resume_run(home: Path, run_id: str, as_json: bool) -> int:
+    from .study import StudyConfig
+
+    with _registry(home) as registry:
+        run = registry.get_run(run_id)
+        config = StudyConfig.from_stored(run.config)
+        result = _study(config, registry, home, as_json).resume(run_id)
+        return _conclude(registry, result, as_json)
+
+
+def _conclude(registry, result, as_json: bool) -> int:
+    from .report import write_run_report
+
+    snapshot = registry.snapshot(result.run_id)
+    run_dir = registry.run_dir(result.run_id)
+    paths = write_run_report(snapshot, run_dir)
+    registry.write_export(result.run_id, run_dir / "run.json")
+    best = next((t for t in snapshot.trials if t.id == snapshot.run.best_trial_id), None)
+    if best is not None and best.source:
+        (run_dir / "best_model.py").write_text(best.source)
+    doc = {"run_id": result.run_id, "status": result.status.value, "reason": result.reason,
+           "decision": result.decision, "best_trial": result.best_trial, "trials": result.trials,
+           "wall_s": round(result.wall_s, 1), "container_s": round(result.container_s, 1),
+           "report": {k: str(v) for k, v in paths.items()} | {"export": str(run_dir / "run.json")}}
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        _print_result(doc)
+    return EXIT_ACHIEVED if result.status.value == "achieved" else EXIT_NOT_ACHIEVED
+
+
+def _print_result(doc: dict) -> None:
+    console = Console()
+    d = doc["decision"] or {}
+    color = "green" if doc["status"] == "achieved" else "yellow"
+    bounds = ""
+    if d.get("lower_bound") is not None:
+        bounds = (f" {d.get('metric')} mean {d['mean']:.4f}, one-sided bounds [{d['lower_bound']:.4f}, "
+                  f"{d['upper_bound']:.4f}] (n={d['n']}{', fresh seeds' if d.get('on_fresh_seeds') else ''})")
+    console.print(f"[{color}]{doc['status']}[/]:{bounds}", highlight=False)
+    console.print(f"{doc['reason']}; {doc['trials']} trials, {doc['wall_s']}s wall, {doc['container_s']}s in "
+                  f"containers", highlight=False)
+    console.print(f"report: {doc['report']['markdown']}", highlight=False)
+
+
+def list_runs(home: Path, as_json: bool) -> None:
+    with _registry(home) as registry:
+        rows = registry.list_runs()
+    if as_json:
+        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title="runs")
+    for col in ("id", "created", "status", "trials", "best (95% CI)", "goal"):
+        table.add_column(col)
+    for r in rows:
+        best = "-"
+        if r.best and r.best.mean is not None:
+            best = f"{r.best.metric} {r.best.mean:.4f}" + (
+                f" [{r.best.ci_low:.4f}, {r.best.ci_high:.4f}]" if r.best.ci_low is not None else "")
+        table.add_row(r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.status.value, str(r.n_trials), best, r.goal)
+    Console().print(table)
+
+
+def show_run(home: Path, run_id: str, as_json: bool) -> None:
+    with _registry(home) as registry:
+        doc = registry.export_run(run_id)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+        return
+    run = doc["run"]
+    click.echo(f"{run['id']}  {run['status']}  goal: {run['goal']}")
+    for t in doc["trials"]:
+        rung = t.get("rung") or {}
+        click.echo(f"  #{t['number']:<3} {t['state']:<9} {str(t.get('status') or '-'):<18} "
+                   f"{rung.get('action', '-'):<10} {t.get('message', '')[:70]}")
+
+
+def report_run(home: Path, run_id: str) -> Path:
+    from .report import write_run_report
+
+    with _registry(home) as registry:
+        snapshot = registry.snapshot(run_id)
+        paths = write_run_report(snapshot, registry.run_dir(run_id))
+    if not paths:
+        raise UsageError(f"{run_id}: nothing to report")
+    return paths["markdown"]

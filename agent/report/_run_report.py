@@ -1,0 +1,137 @@
+"""Per-run reports: ``RESEARCH_REPORT.md`` and a self-contained ``report.html`` (plots inlined)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections import Counter
+from pathlib import Path
+
+from ..scoring import plot_learning_curves
+
+__all__ = ["write_run_report"]
+
+
+def write_run_report(snapshot, run_dir: Path) -> dict[str, Path]:
+    """Write both reports (and the best trial's learning curves) into ``run_dir``."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run, trials = snapshot.run, list(snapshot.trials)
+    best = next((t for t in trials if t.id == run.best_trial_id), None)
+    curves_png = None
+    if best is not None:
+        curves = {s.seed: s.curves for s in best.seeds if s.curves}
+        if curves:
+            curves_png = plot_learning_curves(curves, run_dir / "best_learning_curves.png",
+                                              title=f"trial {best.number}: learning curves")
+    sections = _sections(run, trials, best)
+    md = run_dir / "RESEARCH_REPORT.md"
+    md.write_text(_markdown(sections, curves_png))
+    page = run_dir / "report.html"
+    page.write_text(_html(sections, curves_png))
+    out = {"markdown": md, "html": page}
+    if curves_png:
+        out["learning_curves"] = Path(curves_png)
+    return out
+
+
+def _fmt(v, digits=4) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def _interval(summary: dict | None) -> str:
+    if not summary or summary.get("mean") is None:
+        return "-"
+    if summary.get("ci_low") is None:
+        return f"{summary['mean']:.4f} (n={summary.get('n', 1)})"
+    return f"{summary['mean']:.4f} [{summary['ci_low']:.4f}, {summary['ci_high']:.4f}] (n={summary['n']})"
+
+
+def _sections(run, trials, best) -> dict:
+    config = run.config
+    goal = config.get("goal", {})
+    metric = goal.get("metric", "accuracy")
+    decision = run.decision or {}
+    leaderboard = []
+    for t in trials:
+        rung = t.rung or {}
+        spec = t.spec.get("model") or {}
+        leaderboard.append({
+            "number": t.number, "action": rung.get("action", "-"), "family": spec.get("family", "source"),
+            "seeds": ",".join(map(str, rung.get("seeds", []))), "status": (t.status.value if t.status else t.state),
+            "value": _interval(t.summary.get(metric)), "message": (t.message or "")[:80],
+            "wall_s": t.wall_s,
+        })
+    failures = Counter(t.status.value for t in trials if t.status is not None and t.status.value != "ok")
+    return {"run": run, "goal": goal, "metric": metric, "decision": decision, "best": best,
+            "leaderboard": leaderboard, "failures": failures, "manifest": run.manifest}
+
+
+def _decision_line(s: dict) -> str:
+    d = s["decision"]
+    status = s["run"].status.value
+    if d.get("lower_bound") is not None:
+        bounds = f"one-sided bounds [{d['lower_bound']:.4f}, {d['upper_bound']:.4f}], mean {d['mean']:.4f}, n={d['n']}"
+    else:
+        bounds = "no interval"
+    fresh = " on fresh seeds" if d.get("on_fresh_seeds") else ""
+    return f"**{status}**{fresh}: {bounds}. {d.get('reason', '')}"
+
+
+def _markdown(s: dict, curves_png) -> str:
+    run, goal, best = s["run"], s["goal"], s["best"]
+    lines = [
+        f"# Research report: {run.id}", "",
+        f"**Goal:** {run.goal or '-'}  ", f"**Dataset:** {goal.get('dataset')}  ",
+        f"**Target:** {s['metric']} {'>=' if goal.get('higher_is_better', True) else '<='} {goal.get('target')}  ",
+        f"**Created:** {run.created_at:%Y-%m-%d %H:%M UTC}", "",
+        "## Decision", "", _decision_line(s), "",
+    ]
+    if best is not None:
+        value = _interval(best.summary.get(s["metric"]))
+        lines += [f"## Best model (trial {best.number})", "", f"{s['metric']}: {value}",
+                  "", "```python", (best.source or "").rstrip(), "```", ""]
+        if curves_png:
+            lines += [f"![learning curves]({Path(curves_png).name})", ""]
+    lines += ["## Leaderboard", "", f"| # | action | family | seeds | status | {s['metric']} (95% CI) | wall s |",
+              "|---:|---|---|---|---|---|---:|"]
+    for r in s["leaderboard"]:
+        lines.append(f"| {r['number']} | {r['action']} | {r['family']} | {r['seeds']} | {r['status']} | "
+                     f"{r['value']} | {_fmt(r['wall_s'], 1)} |")
+    lines += ["", "## Failures by status", ""]
+    lines += [f"- {k}: {v}" for k, v in sorted(s["failures"].items())] or ["- none"]
+    lines += ["", "## Reproducibility manifest", "", "```json", json.dumps(s["manifest"], indent=2, sort_keys=True),
+              "```", ""]
+    return "\n".join(lines)
+
+
+def _html(s: dict, curves_png) -> str:
+    run, best = s["run"], s["best"]
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{r['number']}</td><td>{e(r['action'])}</td><td>{e(r['family'])}</td><td>{e(r['seeds'])}</td>"
+        f"<td class='{e(r['status'])}'>{e(r['status'])}</td><td>{e(r['value'])}</td><td>{_fmt(r['wall_s'], 1)}</td>"
+        f"<td>{e(r['message'])}</td></tr>" for r in s["leaderboard"])
+    img = ""
+    if curves_png:
+        data = base64.b64encode(Path(curves_png).read_bytes()).decode()
+        img = f"<img alt='learning curves of the best model' src='data:image/png;base64,{data}'>"
+    source = f"<pre><code>{e(best.source or '')}</code></pre>" if best is not None else "<p>none</p>"
+    failures = "".join(f"<li>{e(k)}: {v}</li>" for k, v in sorted(s["failures"].items())) or "<li>none</li>"
+    decision = e(_decision_line(s).replace("**", ""))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Research report {e(run.id)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25em .5em;font-size:.9em}}
+.ok{{color:#176c17}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}img{{max-width:100%}}</style></head>
+<body><h1>Research report: {e(run.id)}</h1>
+<p><b>Goal:</b> {e(run.goal or '-')}<br><b>Dataset:</b> {e(str(s['goal'].get('dataset')))}<br>
+<b>Target:</b> {e(s['metric'])} {e(str(s['goal'].get('target')))}</p>
+<h2>Decision</h2><p id="decision">{decision}</p>
+<h2>Best model</h2>{img}{source}
+<h2>Leaderboard</h2><table><tr><th>#</th><th>action</th><th>family</th><th>seeds</th><th>status</th>
+<th>{e(s['metric'])} (95% CI)</th><th>wall s</th><th>message</th></tr>{rows}</table>
+<h2>Failures by status</h2><ul>{failures}</ul>
+<h2>Reproducibility manifest</h2><pre>{e(json.dumps(s['manifest'], indent=2, sort_keys=True))}</pre>
+</body></html>
+"""

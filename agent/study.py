@@ -1,0 +1,305 @@
+"""The research loop: plan -> assemble -> preflight -> sandbox -> score -> record, repeated.
+
+It stops when the goal is ``achieved`` (a candidate's interval cleared the target at a planned
+checkpoint AND it did again on fresh seeds), when the budget (iterations, minutes) runs out, or
+when no candidate has improved for ``patience`` trials. Every state change goes to the registry
+in one transaction, so a run killed at any moment resumes (``resume``) without losing or
+double-counting a finished trial; a trial that was running is re-run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .assembler import AssemblyError, source_for
+from .config import EvalConfig, TrainingConfig
+from .data import PreparedDataset, prepare
+from .evaluation import failed_report, run_trial
+from .planner import BasePlanner, Goal, PlanContext, Proposal, SearchPlanner, TrialSummary
+from .records import SandboxLimits, TrialStatus
+from .registry import BaseRegistry, RunStatus, TrialRecord
+from .scoring import CHECKPOINTS, Decision, decide_goal
+from .specs import DataShape
+
+__all__ = ["Study", "StudyConfig", "StudyResult"]
+
+
+
+class StudyConfig(BaseModel):
+    """Everything that decides a run; stored with it so ``resume`` rebuilds the same loop."""
+
+    @classmethod
+    def from_stored(cls, stored: dict) -> StudyConfig:
+        return cls.model_validate({k: v for k, v in stored.items() if k != "metric"})
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    goal: Goal
+    max_iterations: int = Field(default=40, ge=1)
+    budget_minutes: float = Field(default=10.0, gt=0)
+    patience: int = Field(default=12, ge=1)
+    planner: Literal["search"] = "search"
+    planner_seed: int = 0
+    seeds: Annotated[int, Field(ge=2, le=100)] | Literal["auto"] = "auto"  # one seed never claims
+    limits: SandboxLimits = Field(default_factory=SandboxLimits)
+
+
+class StudyResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    status: RunStatus
+    reason: str
+    decision: dict | None = None
+    best_trial: int | None = None
+    trials: int = 0
+    wall_s: float = 0.0
+    container_s: float = 0.0
+
+
+Progress = Callable[[str], None]
+
+
+class Study:
+    """One run of the loop over a registry and a sandbox (both injected)."""
+
+    def __init__(self, config: StudyConfig, registry: BaseRegistry, sandbox_factory, cache_root: Path,
+                 planner: BasePlanner | None = None, progress: Progress | None = None):
+        self.config = config
+        self.registry = registry
+        self._sandbox_factory = sandbox_factory
+        self._sandbox = None
+        self.cache_root = Path(cache_root)
+        self.checkpoints = CHECKPOINTS if config.seeds == "auto" else (int(config.seeds),)
+        self.planner = planner or SearchPlanner(seed=config.planner_seed, checkpoints=self.checkpoints)
+        self.progress = progress or (lambda line: None)
+        self.data = prepare(config.goal.dataset, self.cache_root)
+        self.shape = DataShape(modality=self.data.modality, input_shape=self.data.input_shape,
+                               n_classes=self.data.n_classes, vocab_size=self.data.extra.get("vocab_size"),
+                               pad_id=self.data.extra.get("pad_id"))
+
+    # -- entry points --------------------------------------------------------------------------
+    def start(self) -> StudyResult:
+        # "metric" at the top level lets `runs list` show the best interval without knowing our schema.
+        stored = self.config.model_dump(mode="json") | {"metric": self.config.goal.metric}
+        run = self.registry.create_run(self.config.goal.text, stored,
+                                       self.config.planner_seed, self._manifest())
+        return self._loop(run.id, time.monotonic())
+
+    def resume(self, run_id: str) -> StudyResult:
+        """Continue a run: re-run trials a crash left running, then plan on from the history."""
+        pending = self.registry.recover(run_id)
+        self.registry.set_run_status(run_id, RunStatus.RUNNING)
+        self.progress(f"resuming {run_id}: {len(pending)} interrupted trial(s) to re-run")
+        spent = sum(t.wall_s or 0.0 for t in self.registry.list_trials(run_id, "finished"))
+        return self._loop(run_id, time.monotonic() - spent)
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _loop(self, run_id: str, t0: float) -> StudyResult:
+        try:
+            while True:
+                trials = self.registry.list_trials(run_id)
+                stop = self._stop_reason(trials, t0)
+                if stop:
+                    return self._finish(run_id, trials, *stop, t0)
+                try:
+                    self._step(run_id, trials, t0)
+                except _Exhausted:
+                    trials = self.registry.list_trials(run_id)
+                    return self._finish(run_id, trials, *self._final(trials, "the planner has nothing left to try"),
+                                        t0)
+        except KeyboardInterrupt:
+            self.registry.set_run_status(run_id, RunStatus.INTERRUPTED)
+            raise
+
+    def _step(self, run_id: str, trials: list[TrialRecord], t0: float) -> None:
+        pending = [t for t in trials if t.state == "pending"]
+        if pending:
+            trial = self.registry.restart_trial(pending[0].id)
+            proposal = Proposal.model_validate(trial.rung)
+        else:
+            proposal = self.planner.propose(self._context(trials))
+            if proposal is None:
+                raise _Exhausted()
+            trial = None
+        try:
+            source = source_for(proposal.spec, self.shape)
+        except AssemblyError as exc:
+            source, problem = proposal.spec.source or "", str(exc)
+        else:
+            problem = None
+        if trial is None:
+            trial = self.registry.start_trial(run_id, proposal.spec, source, rung=proposal.model_dump(mode="json"))
+        self.progress(self._describe(trial.number, proposal, trials, t0))
+        report = self._evaluate(trial.number, proposal, source, problem, t0)
+        self.registry.finish_trial(trial.id, report)
+
+    def _evaluate(self, number: int, proposal: Proposal, source: str, problem: str | None, t0: float) -> dict:
+        data = self._data_for(proposal)
+        config = self._eval_config(proposal, t0)
+        label = f"trial-{number}.py"
+        if problem is not None:  # the spec cannot be rendered for this data: a failed trial, not a crash
+            return failed_report(label, source, config, data, TrialStatus.INVALID_SUBMISSION, problem,
+                                 list(proposal.seeds))
+        return run_trial(source, label, config, self._shared_sandbox, data, batches=[list(proposal.seeds)])
+
+    def _shared_sandbox(self):
+        if self._sandbox is None:
+            self._sandbox = self._sandbox_factory()
+        return self._sandbox
+
+    def _data_for(self, proposal: Proposal) -> PreparedDataset:
+        subset = proposal.spec.subset_size
+        return self.data if subset is None else prepare(self.config.goal.dataset, self.cache_root, subset_size=subset)
+
+    def _eval_config(self, proposal: Proposal, t0: float) -> EvalConfig:
+        t = proposal.spec.training
+        left_s = self.config.budget_minutes * 60 - (time.monotonic() - t0)
+        timeout = max(60.0, min(self.config.limits.timeout_s, left_s + 60.0))
+        return EvalConfig(
+            dataset=self.config.goal.dataset, seeds=len(proposal.seeds), epochs=t.epochs, batch_size=t.batch_size,
+            lr=t.lr, optimizer=t.optimizer, subset_size=proposal.spec.subset_size,
+            training=TrainingConfig(weight_decay=t.weight_decay, schedule=t.schedule,
+                                    label_smoothing=t.label_smoothing),
+            limits=self.config.limits.model_copy(update={"timeout_s": timeout}),
+        )
+
+    # -- what the statistics say ---------------------------------------------------------------
+    def _context(self, trials: list[TrialRecord]) -> PlanContext:
+        history = [self._summary(t) for t in trials if t.state == "finished"]
+        return PlanContext(goal=self.config.goal, shape=self.shape, n_train=self.data.n_train, history=history)
+
+    def _summary(self, t: TrialRecord) -> TrialSummary:
+        metric = self.config.goal.metric
+        values = {s.seed: s.metrics[metric] for s in t.seeds
+                  if s.status == "ok" and s.metrics.get(metric) is not None}
+        return TrialSummary(number=t.number, proposal=Proposal.model_validate(t.rung),
+                            status=(t.status or TrialStatus.INFRA_ERROR).value, values=values, message=t.message)
+
+    def _candidates(self, trials: list[TrialRecord]) -> dict[str, dict]:
+        """Per candidate: full-fidelity seed values, confirmation values, the trials behind them."""
+        out: dict[str, dict] = {}
+        for t in trials:
+            if t.state != "finished":
+                continue
+            s = self._summary(t)
+            c = out.setdefault(s.proposal.candidate, {"full": {}, "confirm": {}, "numbers": []})
+            if s.proposal.action in ("promote", "add_seeds"):
+                c["full"].update(s.values)
+                c["numbers"].append(t.number)
+            elif s.proposal.action == "confirm":
+                c["confirm"].update(s.values)
+                c["confirm_number"] = t.number
+        return out
+
+    def _decide(self, values: dict[int, float], checkpoints: tuple[int, ...] | None = None):
+        """The goal decision for seed values; the confirmation uses the first checkpoint only."""
+        ordered = [values[k] for k in sorted(values)]
+        return decide_goal(ordered, self.config.goal.target, checkpoints or self.checkpoints,
+                           higher_is_better=self.config.goal.higher_is_better)
+
+    def _best(self, trials: list[TrialRecord]) -> tuple[str | None, dict | None]:
+        sign = 1 if self.config.goal.higher_is_better else -1
+        scored = [(sign * sum(c["full"].values()) / len(c["full"]), cid) for cid, c in self._candidates(trials).items()
+                  if len(c["full"]) >= 2]
+        if not scored:
+            return None, None
+        cid = max(scored)[1]
+        return cid, self._candidates(trials)[cid]
+
+    def _stop_reason(self, trials: list[TrialRecord], t0: float):
+        for cid, c in self._candidates(trials).items():
+            if c["confirm"] and len(c["confirm"]) >= self.checkpoints[0]:
+                confirm = self._decide(c["confirm"], self.checkpoints[:1])
+                if confirm.decision == Decision.ACHIEVED:
+                    return RunStatus.ACHIEVED, f"candidate {cid} cleared the target on fresh seeds", cid
+        finished = [t for t in trials if t.state == "finished"]
+        if len(finished) >= self.config.max_iterations:
+            return self._final(trials, f"reached --max-iterations {self.config.max_iterations}")
+        if time.monotonic() - t0 >= self.config.budget_minutes * 60:
+            status, _, cid = self._final(trials, "")
+            return RunStatus.BUDGET_EXHAUSTED, f"spent the {self.config.budget_minutes:g}-minute budget", cid
+        if self._stale(finished):
+            return self._final(trials, f"no candidate improved for {self.config.patience} trials (--patience)")
+        return None
+
+    def _stale(self, finished: list[TrialRecord]) -> bool:
+        """True when the best full-fidelity mean has not improved during the last ``patience`` trials."""
+        if len(finished) <= self.config.patience:
+            return False
+        before = self._best_mean(finished[: len(finished) - self.config.patience])
+        now = self._best_mean(finished)
+        return before is not None and now is not None and now <= before
+
+    def _best_mean(self, trials: list[TrialRecord]) -> float | None:
+        """The best candidate's full-fidelity mean, signed so that larger is better."""
+        _, best = self._best(trials)
+        if best is None:
+            return None
+        sign = 1 if self.config.goal.higher_is_better else -1
+        return sign * sum(best["full"].values()) / len(best["full"])
+
+    def _final(self, trials: list[TrialRecord], reason: str):
+        cid, best = self._best(trials)
+        if best is None:
+            return RunStatus.INCONCLUSIVE, reason + "; no candidate reached full fidelity", None
+        decision = self._decide(best["full"]).decision
+        status = RunStatus.NOT_ACHIEVED if decision == Decision.NOT_ACHIEVED else RunStatus.INCONCLUSIVE
+        return status, reason, cid
+
+    def _finish(self, run_id: str, trials: list[TrialRecord], status: RunStatus, reason: str, cid: str | None,
+                t0: float) -> StudyResult:
+        cands = self._candidates(trials)
+        best = cands.get(cid) if cid else None
+        decision, best_number = None, None
+        if best:
+            values = best["confirm"] if status == RunStatus.ACHIEVED else best["full"]
+            plan = self.checkpoints[:1] if status == RunStatus.ACHIEVED else self.checkpoints
+            decision = self._decide(values, plan).to_dict() | {
+                "metric": self.config.goal.metric, "candidate": cid, "selection": self._decide(best["full"]).to_dict(),
+                "on_fresh_seeds": status == RunStatus.ACHIEVED}
+            best_number = best.get("confirm_number") if status == RunStatus.ACHIEVED else best["numbers"][-1]
+        best_id = next((t.id for t in trials if t.number == best_number), None)
+        decision = (decision or {}) | {"reason": reason}
+        self.registry.set_run_status(run_id, status, decision=decision, best_trial_id=best_id)
+        container_s = sum(t.container_s or 0.0 for t in trials)
+        return StudyResult(run_id=run_id, status=status, reason=reason, decision=decision, best_trial=best_number,
+                           trials=len(trials), wall_s=time.monotonic() - t0, container_s=container_s)
+
+    # -- reporting -----------------------------------------------------------------------------
+    def _describe(self, number: int, proposal: Proposal, trials: list[TrialRecord], t0: float) -> str:
+        left = self.config.budget_minutes - (time.monotonic() - t0) / 60
+        _, best = self._best(trials)
+        best_txt = "none yet"
+        if best:
+            d = self._decide(best["full"])
+            best_txt = f"{d.mean:.4f} [{d.lower_bound:.4f}, {d.upper_bound:.4f}] (n={d.n})" if d.lower_bound \
+                is not None else f"{d.mean:.4f} (n={d.n})"
+        family = proposal.spec.model.family if proposal.spec.model else "free source"
+        return (f"trial {number}: {proposal.action} {family} seeds {proposal.seeds} | best {best_txt} | "
+                f"{left:.1f} min left")
+
+    def _manifest(self) -> dict:
+        sandbox = self._shared_sandbox().describe()
+        packages = {}
+        for name in ("research-agent", "numpy", "scipy", "scikit-learn", "optuna", "pydantic", "docker", "torch"):
+            try:
+                packages[name] = metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        labels = sandbox.get("image_labels", {})
+        packages["torch (sandbox image)"] = labels.get("org.research-agent.torch", "")
+        return {"image_id": sandbox.get("image"), "image_labels": labels,
+                "seccomp_sha256": sandbox.get("seccomp_sha256"), "packages": packages,
+                "dataset_fingerprint": self.data.fingerprint, "seeds": list(self.checkpoints),
+                "planner_seed": self.config.planner_seed}
+
+
+class _Exhausted(Exception):
+    """The planner has nothing left to propose."""
