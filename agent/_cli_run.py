@@ -34,13 +34,14 @@ def _study(config, registry, home: Path, quiet: bool):
 
 def start_run(home: Path, goal_text: str, dataset, target, metric, max_iterations, budget_minutes, patience,
               seeds, planner_seed, as_json: bool) -> int:
-    from .config import parse_seeds
+    from .config import parse_seeds, validated
     from .goal import parse_goal
     from .study import StudyConfig
 
     goal = parse_goal(goal_text or DEFAULT_GOAL, dataset=dataset, target=target, metric=metric)
-    config = StudyConfig(goal=goal, max_iterations=max_iterations, budget_minutes=budget_minutes, patience=patience,
-                         seeds=parse_seeds(seeds), planner_seed=planner_seed, limits=limits(600.0, "2g", None, None))
+    config = validated(StudyConfig, goal=goal, max_iterations=max_iterations, budget_minutes=budget_minutes,
+                       patience=patience, seeds=parse_seeds(seeds), planner_seed=planner_seed,
+                       limits=limits(600.0, "2g", None, None))
     if not as_json:
         err_console.print(f"goal: {goal.metric} {'>=' if goal.higher_is_better else '<='} {goal.target} on "
                           f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}; planner: search (offline)",

@@ -106,5 +106,10 @@ def validated(model_cls, **values):
         return model_cls(**values)
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"--{field.split('.')[-1].replace('_', '-')}: {err['msg']}") from exc
+        # pydantic puts union branches (``int``, ``literal['auto']``) in the path: skip them.
+        names = [p for p in err["loc"] if isinstance(p, str) and not _UNION_TAG.match(p)]
+        field = names[-1] if names else "value"
+        raise ConfigError(f"--{field.replace('_', '-')}: {err['msg']}") from exc
+
+
+_UNION_TAG = re.compile(r"^(int|float|str|bool|none|literal\[.*\]|function-.*|constrained-.*)$")

@@ -45,7 +45,7 @@ def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: 
 
 def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data: PreparedDataset,
               batches: list[list[int]] | None = None, progress: ProgressFn | None = None,
-              keep_probs: bool = False) -> dict:
+              keep_probs: bool = False, trial_id: str | None = None) -> dict:
     """Preflight, then one container per seed batch, scoring each; stops early once a goal is decided.
 
     ``sandbox_factory`` is called once (a study passes one that returns its shared sandbox).
@@ -62,7 +62,7 @@ def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data
     report["sandbox"] = sandbox.describe() | {"limits": config.limits.model_dump(mode="json"), "runs": []}
     probs: dict[int, object] = {}
     for batch in batches:
-        outcome = sandbox.run(_request(config, data, source, batch), progress)
+        outcome = sandbox.run(_request(config, data, source, batch, trial_id), progress)
         report["sandbox"]["runs"].append(_run_block(outcome, batch))
         _sandbox_summary(report, outcome)
         if outcome.status is not TrialStatus.OK:
@@ -86,9 +86,10 @@ def failed_report(label: str, source: str, config: EvalConfig, data: PreparedDat
     return _finish(_base_report(label, source, config, data), config, status, message, failed_batch=seeds)
 
 
-def _request(config: EvalConfig, data: PreparedDataset, source: str, seeds: list[int]) -> SandboxRequest:
+def _request(config: EvalConfig, data: PreparedDataset, source: str, seeds: list[int],
+             trial_id: str | None = None) -> SandboxRequest:
     return SandboxRequest(job=_job(config, data, seeds), model_source=source, data_dir=data.public_dir,
-                          limits=config.limits, trial_id=f"eval-{uuid.uuid4().hex[:12]}")
+                          limits=config.limits, trial_id=trial_id or f"eval-{uuid.uuid4().hex[:12]}")
 
 
 def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int]) -> JobSpec:

@@ -94,7 +94,10 @@ class Study:
 
     def resume(self, run_id: str) -> StudyResult:
         """Continue a run: re-run trials a crash left running, then plan on from the history."""
+        reaped = self._shared_sandbox().reap(f"{run_id}/")
         pending = self.registry.recover(run_id)
+        if reaped:
+            self.progress(f"removed {reaped} container(s) the interrupted run left behind")
         self.registry.set_run_status(run_id, RunStatus.RUNNING)
         self.progress(f"resuming {run_id}: {len(pending)} interrupted trial(s) to re-run")
         spent = sum(t.wall_s or 0.0 for t in self.registry.list_trials(run_id, "finished"))
@@ -137,17 +140,19 @@ class Study:
         if trial is None:
             trial = self.registry.start_trial(run_id, proposal.spec, source, rung=proposal.model_dump(mode="json"))
         self.progress(self._describe(trial.number, proposal, trials, t0))
-        report = self._evaluate(trial.number, proposal, source, problem, t0)
+        report = self._evaluate(f"{run_id}/trial-{trial.number}", trial.number, proposal, source, problem, t0)
         self.registry.finish_trial(trial.id, report)
 
-    def _evaluate(self, number: int, proposal: Proposal, source: str, problem: str | None, t0: float) -> dict:
+    def _evaluate(self, trial_key: str, number: int, proposal: Proposal, source: str, problem: str | None,
+                  t0: float) -> dict:
         data = self._data_for(proposal)
         config = self._eval_config(proposal, t0)
         label = f"trial-{number}.py"
         if problem is not None:  # the spec cannot be rendered for this data: a failed trial, not a crash
             return failed_report(label, source, config, data, TrialStatus.INVALID_SUBMISSION, problem,
                                  list(proposal.seeds))
-        return run_trial(source, label, config, self._shared_sandbox, data, batches=[list(proposal.seeds)])
+        return run_trial(source, label, config, self._shared_sandbox, data, batches=[list(proposal.seeds)],
+                         trial_id=trial_key)
 
     def _shared_sandbox(self):
         if self._sandbox is None:

@@ -24,6 +24,24 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; 
     }
 fi
 
+# gVisor as an opt-in runtime (`--runtime runsc`), registered only on engines we set up
+# ourselves and only when no daemon.json exists yet (never rewrite a user's configuration).
+# --oci-seccomp makes runsc apply our seccomp profile; --network=none is required for
+# `--network none` containers to start under this runsc build.
+if [ ! -e /etc/docker/daemon.json ] && ! pgrep -x dockerd >/dev/null 2>&1; then
+    if ! command -v runsc >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 \
+            || echo "[engine] runsc (gVisor) not installable; continuing without it" >&2
+    fi
+    if command -v runsc >/dev/null 2>&1; then
+        mkdir -p /etc/docker
+        cat >/etc/docker/daemon.json <<JSON
+{"runtimes": {"runsc": {"path": "$(command -v runsc)", "runtimeArgs": ["--oci-seccomp", "--network=none"]}}}
+JSON
+        echo "[engine] registered gVisor (runsc) as an optional runtime" >&2
+    fi
+fi
+
 if ! pgrep -x dockerd >/dev/null 2>&1; then
     echo "[engine] starting dockerd in the background (log: $LOG)" >&2
     nohup dockerd >"$LOG" 2>&1 &

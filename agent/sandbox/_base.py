@@ -41,6 +41,11 @@ class BaseSandbox(abc.ABC):
     def run(self, request: SandboxRequest, progress: ProgressFn | None = None) -> SandboxOutcome:
         """Run the trial to completion (or its deadline) and collect its outputs."""
 
+    def reap(self, trial_prefix: str) -> int:
+        """Remove what a killed host process left running for trials whose id starts with
+        ``trial_prefix``; return how many. Default: nothing to reap."""
+        return 0
+
     @abc.abstractmethod
     def describe(self) -> dict:
         """What a report should record about this sandbox (image, limits, runtime)."""

@@ -85,6 +85,17 @@ class DockerSandbox(BaseSandbox):
                 _remove(container)
             shutil.rmtree(job_dir, ignore_errors=True)
 
+    def reap(self, trial_prefix: str) -> int:
+        """Containers of ours whose trial label starts with ``trial_prefix`` (a killed run's)."""
+        try:
+            found = self.client.containers.list(all=True, filters={"label": TRIAL_LABEL})
+        except docker.errors.DockerException as exc:
+            raise SandboxError(f"cannot list containers: {exc}") from exc
+        stale = [c for c in found if (c.labels or {}).get(TRIAL_LABEL, "").startswith(trial_prefix)]
+        for container in stale:
+            _remove(container)
+        return len(stale)
+
     def _check_runtime(self, runtime: str | None) -> None:
         if runtime and runtime not in self.runtimes:
             raise SandboxError(

@@ -79,13 +79,33 @@ def _private_stdout():
     return proto
 
 
+DONE_REPEAT_S = 0.5  # the done line is repeated this often until the host answers
+
+
+def _repeat_done(proto) -> None:
+    while True:
+        proto.write(p.DONE_LINE + "\n")
+        proto.flush()
+        time.sleep(DONE_REPEAT_S)
+
+
 def _linger(out_dir: str, linger_s: float, proto) -> None:
-    """Mark the output complete, then stay alive until the host has copied /out (a tmpfs)."""
+    """Mark the output complete, then stay alive until the host has copied /out (a tmpfs).
+
+    The cue is repeated: the host finds it in the last lines of Docker's log, which stdout
+    shares with stderr, and a stderr backlog still being copied (a chatty model) can bury
+    a single line under later ones or rotate it out of the capped log altogether. A thread
+    started after SIGUSR1 is blocked (it inherits the mask) repeats it, so the main thread
+    never leaves ``sigtimedwait`` and the signal can never find it unprepared.
+    """
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     with open(os.path.join(out_dir, p.DONE_MARKER), "w") as fh:
         fh.write("done\n")
-    proto.write(p.DONE_LINE + "\n")
-    proto.flush()
+    try:
+        threading.Thread(target=_repeat_done, args=(proto,), name="runner-done", daemon=True).start()
+    except RuntimeError:  # no thread left under the pids limit: one line, and hope
+        proto.write(p.DONE_LINE + "\n")
+        proto.flush()
     signal.sigtimedwait({signal.SIGUSR1}, linger_s)
 
 

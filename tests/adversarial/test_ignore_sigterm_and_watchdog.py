@@ -1,0 +1,33 @@
+"""Sleeping forever while ignoring SIGTERM/SIGINT/SIGHUP/SIGUSR1/SIGALRM and disarming the
+runner's watchdog (it calls ``os._exit(124)``; the model, in the same process, replaces
+``os._exit`` with a no-op). Nothing inside can stop it; the host kills it (SIGKILL, which
+cannot be ignored) at deadline + grace (KILL_GRACE_S) and reports ``timeout``, recording
+that we killed it.
+"""
+
+SOURCE = """
+import os
+import signal
+import time
+import torch.nn as nn
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGALRM):
+            signal.signal(sig, signal.SIG_IGN)
+        os._exit = lambda code: None
+        while True:
+            time.sleep(1)
+
+    def forward(self, x):
+        return x
+"""
+
+
+def test_unkillable_from_inside_is_killed_by_the_host(hostile):
+    run = hostile(SOURCE, "--timeout", "5")
+    assert run.status == "timeout", run.explain()
+    assert run.sandbox["we_killed"] is True, run.explain()
+    assert "deadline" in run.message, run.explain()

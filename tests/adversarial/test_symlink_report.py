@@ -1,0 +1,36 @@
+"""report.json as a symlink to /etc/passwd: the model swaps ``os.replace`` (the runner writes
+its report to a temp file and renames it into place) for one that plants the link. The host
+never follows links in /out: the report is simply absent, predictions are intact, so the
+status is ``ok`` with the flag ``runner_report_invalid``.
+"""
+
+SOURCE = """
+import os
+import torch.nn as nn
+
+_real_replace = os.replace
+
+
+def replace(src, dst, *args, **kwargs):
+    if str(dst).endswith("/report.json"):
+        os.remove(src)
+        os.symlink("/etc/passwd", dst)
+        return None
+    return _real_replace(src, dst, *args, **kwargs)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        os.replace = replace
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+
+    def forward(self, x):
+        return self.net(x)
+"""
+
+
+def test_symlinked_report_is_ignored(hostile):
+    run = hostile(SOURCE)
+    assert run.status == "ok", run.explain()
+    assert "runner_report_invalid" in run.flags, run.explain()

@@ -1,0 +1,150 @@
+"""Trials: numbering, finishing with seed results, reading, ranking."""
+
+import hashlib
+import threading
+
+import pytest
+
+from agent.errors import RegistryError
+from agent.records import TrialStatus
+from agent.registry import TrialRecord, TrialState
+from agent.specs import MLPSpec, TrialSpec
+
+from .conftest import SPEC, make_report, run_trial
+
+
+def test_start_trial_numbers_from_one_per_run(reg, run):
+    other = reg.create_run("other", {})
+    numbers = [reg.start_trial(run.id, SPEC).number for _ in range(3)]
+    assert numbers == [1, 2, 3]
+    assert reg.start_trial(other.id, SPEC).number == 1
+
+
+def test_start_trial_records_spec_source_and_rung(reg, run):
+    spec = TrialSpec(model=MLPSpec(depth=3), rationale="deeper")
+    trial = reg.start_trial(run.id, spec, "import torch\n", rung={"rung": 1, "subset_size": 500, "epochs": 4,
+                                                                "parent": "run-x-t0001"})
+    assert isinstance(trial, TrialRecord)
+    assert trial.state is TrialState.RUNNING and trial.status is None and trial.attempt == 1
+    assert trial.id == f"{run.id}-t0001" and trial.run_id == run.id
+    assert trial.trial_spec() == spec
+    assert trial.source_sha256 == hashlib.sha256(b"import torch\n").hexdigest()
+    assert trial.rung == {"rung": 1, "subset_size": 500, "epochs": 4, "parent": "run-x-t0001"}
+    assert trial.started_at is not None and trial.finished_at is None and trial.seeds == ()
+
+
+def test_start_trial_without_source(reg, run):
+    trial = reg.start_trial(run.id, SPEC)
+    assert trial.source is None and trial.source_sha256 is None and trial.rung is None
+
+
+def test_start_trial_on_an_unknown_run(reg):
+    with pytest.raises(RegistryError, match="no run"):
+        reg.start_trial("run-20000101-000000-0000", SPEC)
+
+
+def test_finish_trial_writes_outcome_and_every_seed(reg, run):
+    trial = reg.start_trial(run.id, SPEC, "src")
+    done = reg.finish_trial(trial.id, make_report(seeds=(0, 1, 2), accuracy=0.91))
+    assert done.state is TrialState.FINISHED and done.status is TrialStatus.OK
+    assert done.message == "the trial ended: ok" and done.flags == ["nan_loss"]
+    assert done.summary["accuracy"]["mean"] == 0.91 and done.mean("accuracy") == 0.91
+    assert done.goal == {"decision": "achieved", "metric": "accuracy", "target": 0.8}
+    assert done.container_s == 2.5 and done.wall_s >= 0 and done.finished_at >= done.started_at
+    assert [s.seed for s in done.seeds] == [0, 1, 2]
+    assert done.seeds[1].metrics == {"accuracy": 0.911} and done.seeds[1].status == "ok"
+    assert done.seeds[0].curves["val_loss"] == [1.1, None]  # NaN is stored as null, as in the JSON report
+    # the rest of the report is kept, the in-memory-only keys are not
+    assert done.details["dataset"] == {"name": "digits", "n_test": 360} and "seeds" not in done.details
+    assert reg.get_trial(trial.id) == done
+
+
+def test_finish_trial_drops_private_keys_and_keeps_unknown_seed_keys(reg, run):
+    trial = reg.start_trial(run.id, SPEC)
+    report = make_report(seeds=(0,), _probs=(object(), object()))
+    report["seeds"][0]["duration_s"] = 1.25
+    done = reg.finish_trial(trial.id, report)
+    assert "_probs" not in done.details and done.seeds[0].extra == {"duration_s": 1.25}
+
+
+def test_a_failed_trial_is_a_row_with_its_status(reg, run):
+    done = run_trial(reg, run.id, status="crashed", seeds=(0, 1, 2))
+    assert done.status is TrialStatus.CRASHED and [s.status for s in done.seeds] == ["crashed"] * 3
+
+
+def test_a_finished_trial_is_final(reg, run):
+    done = run_trial(reg, run.id)
+    with pytest.raises(RegistryError, match="is finished, not running; a finished trial is final"):
+        reg.finish_trial(done.id, make_report(accuracy=0.99))
+    with pytest.raises(RegistryError, match="is finished, not pending"):
+        reg.restart_trial(done.id)
+    assert reg.get_trial(done.id) == done
+
+
+def test_finish_trial_refuses_what_is_not_a_report(reg, run):
+    trial = reg.start_trial(run.id, SPEC)
+    with pytest.raises(RegistryError, match="report status 'great' is not a trial status"):
+        reg.finish_trial(trial.id, make_report(status="great"))
+    with pytest.raises(RegistryError, match="has no integer 'seed'"):
+        reg.finish_trial(trial.id, make_report() | {"seeds": [{"seed": "0"}]})
+    with pytest.raises(RegistryError, match="cannot store the report's aggregate as JSON"):
+        reg.finish_trial(trial.id, make_report() | {"aggregate": {"accuracy": object()}})
+    assert reg.get_trial(trial.id).state is TrialState.RUNNING
+
+
+def test_get_trial_of_an_unknown_id(reg):
+    with pytest.raises(RegistryError, match="no trial 'nope'"):
+        reg.get_trial("nope")
+
+
+def test_list_trials_by_number_and_state(reg, run):
+    finished = run_trial(reg, run.id)
+    running = reg.start_trial(run.id, SPEC)
+    assert [t.id for t in reg.list_trials(run.id)] == [finished.id, running.id]
+    assert [t.id for t in reg.list_trials(run.id, "finished")] == [finished.id]
+    assert [t.id for t in reg.list_trials(run.id, TrialState.RUNNING)] == [running.id]
+    assert reg.list_trials(run.id, "pending") == [] and reg.pending_trials(run.id) == []
+    assert reg.list_trials(run.id)[0].seeds == finished.seeds
+    with pytest.raises(RegistryError, match="not a trial state"):
+        reg.list_trials(run.id, "done")
+
+
+def test_best_trial_ranks_finished_ok_trials_by_mean(reg, run):
+    run_trial(reg, run.id, accuracy=0.90)
+    top = run_trial(reg, run.id, accuracy=0.95)
+    run_trial(reg, run.id, accuracy=0.99, status="timeout")  # not ok: never the best
+    tie = run_trial(reg, run.id, accuracy=0.95)
+    reg.start_trial(run.id, SPEC)  # running: not finished
+    assert reg.best_trial(run.id, "accuracy").id == top.id != tie.id  # ties: the lowest number
+    assert reg.best_trial(run.id, "accuracy", higher_is_better=False).mean("accuracy") == 0.90
+    assert reg.best_trial(run.id, "log_loss") is None
+
+
+def test_best_trial_skips_undefined_means_and_refuses_odd_metric_names(reg, run):
+    t = reg.start_trial(run.id, SPEC)
+    reg.finish_trial(t.id, make_report() | {"aggregate": {"accuracy": {"mean": None, "n": 0}}})
+    assert reg.best_trial(run.id, "accuracy") is None
+    with pytest.raises(RegistryError, match="not a metric name"):
+        reg.best_trial(run.id, 'acc".mean')
+
+
+def test_threads_sharing_one_registry_get_distinct_numbers(reg, run):
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            for _ in range(10):
+                trial = reg.start_trial(run.id, SPEC)
+                reg.finish_trial(trial.id, make_report(seeds=(0, 1)))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    trials = reg.list_trials(run.id)
+    assert sorted(t.number for t in trials) == list(range(1, 61))
+    assert all(len(t.seeds) == 2 for t in trials)
