@@ -56,8 +56,10 @@ def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data
     check = preflight(source, Path(label).name)
     if not check.ok:
         return _finish(report, config, TrialStatus.INVALID_SUBMISSION, check.message, failed_batch=batches[0])
-    if check.suspicious_imports:
-        report["preflight"] = {"suspicious_imports": check.suspicious_imports}
+    if check.suspicious_imports or check.suspicious_calls:
+        # Reported, never enforced here: the sandbox is the boundary.
+        report["preflight"] = {"suspicious_imports": check.suspicious_imports,
+                               "suspicious_calls": check.suspicious_calls}
     sandbox: BaseSandbox = sandbox_factory()
     report["sandbox"] = sandbox.describe() | {"limits": config.limits.model_dump(mode="json"), "runs": []}
     probs: dict[int, object] = {}

@@ -73,9 +73,11 @@ class SeedResult:
 def _train_epoch(model, job, opt, loss_fn, x, y, gen, device, on_first_step):
     model.train()
     order = torch.randperm(len(x), generator=gen)
-    total_loss, correct, norms = 0.0, 0, []
+    total_loss, correct, norms, seen = 0.0, 0, [], 0
     for i in range(0, len(x), job.batch_size):
         idx = order[i : i + job.batch_size]
+        if len(idx) == 1 and len(x) > 1:
+            continue  # a last batch of one row breaks BatchNorm in training mode; it is reshuffled next epoch
         xb, yb = x[idx].to(device), y[idx].to(device)
         opt.zero_grad(set_to_none=True)
         logits = model(xb)
@@ -89,7 +91,8 @@ def _train_epoch(model, job, opt, loss_fn, x, y, gen, device, on_first_step):
             on_first_step = None
         total_loss += float(loss.detach()) * len(idx)
         correct += int((logits.detach().argmax(1) == yb).sum())
-    return total_loss / len(x), correct / len(x), float(np.mean(norms)) if norms else 0.0
+        seen += len(idx)
+    return total_loss / max(seen, 1), correct / max(seen, 1), float(np.mean(norms)) if norms else 0.0
 
 
 def train_seed(

@@ -52,7 +52,7 @@ def wait_for(predicate, timeout: float, what: str):
 
 def kill(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reap it and close its pipes
 
 
 def our_containers(docker_client, run_id: str) -> list:
