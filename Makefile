@@ -34,6 +34,9 @@ datasets-setup:
 offline-data: venv
 	@PYTHON=$(BIN)/python scripts/fetch_offline_data.sh
 
+# Tests never touch the network: hub datasets are read from local files or fail fast.
+test: export HF_DATASETS_OFFLINE := 1
+test: export HF_HUB_OFFLINE := 1
 test: image datasets-setup offline-data
 	$(BIN)/python -m pytest -q
 

@@ -35,6 +35,10 @@ def obs(**kw) -> Observation:
         ({"output_too_large": True}, TrialStatus.OUTPUT_LIMIT),
         ({"done_marker": False}, TrialStatus.INVALID_OUTPUT),
         ({"exit_code": 1, "stderr_tail": "MemoryError"}, TrialStatus.OOM),
+        ({"exit_code": 1, "stderr_tail": "RuntimeError: [enforce fail at alloc_cpu.cpp:117] "
+          "DefaultCPUAllocator: can't allocate memory: you tried to allocate 40000000000 bytes"},
+         TrialStatus.OOM),
+        ({"exit_code": 137, "we_killed": True, "exit_ignored": True}, TrialStatus.TIMEOUT),
     ],
 )
 def test_decide(kw, expected):
@@ -66,3 +70,8 @@ def test_priority_order_matches_design():
     ]
     assert all(s.message for s in TrialStatus)
     assert {s for s in TrialStatus if s.retryable} == {TrialStatus.INFRA_ERROR, TrialStatus.KILLED}
+
+
+def test_a_model_that_ignores_the_exit_signal_is_our_kill_not_a_retryable_kill():
+    status, message = decide(obs(exit_code=137, we_killed=True, exit_ignored=True))
+    assert status is TrialStatus.TIMEOUT and "after its output was collected" in message
