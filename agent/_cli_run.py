@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -33,20 +34,49 @@ def _study(config, registry, home: Path, quiet: bool):
 
 
 def start_run(home: Path, goal_text: str, dataset, target, metric, max_iterations, budget_minutes, patience,
-              seeds, planner_seed, as_json: bool) -> int:
+              seeds, planner_seed, as_json: bool, planner: str = "search", llm: dict | None = None,
+              replay: str | None = None) -> int:
     from .config import parse_seeds, validated
     from .goal import parse_goal
     from .study import StudyConfig
 
+    if replay:
+        return replay_run(home, replay, as_json)
     goal = parse_goal(goal_text or DEFAULT_GOAL, dataset=dataset, target=target, metric=metric)
+    kind, settings, line = _choose_planner(planner, llm or {})
     config = validated(StudyConfig, goal=goal, max_iterations=max_iterations, budget_minutes=budget_minutes,
-                       patience=patience, seeds=parse_seeds(seeds), planner_seed=planner_seed,
-                       limits=limits(600.0, "2g", None, None))
+                       patience=patience, seeds=parse_seeds(seeds), planner_seed=planner_seed, planner=kind,
+                       llm=settings if kind == "llm" else None, limits=limits(600.0, "2g", None, None))
     if not as_json:
         err_console.print(f"goal: {goal.metric} {'>=' if goal.higher_is_better else '<='} {goal.target} on "
-                          f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}; planner: search (offline)",
-                          highlight=False)
+                          f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}", highlight=False)
+    err_console.print(line, highlight=False, soft_wrap=True)  # which planner, always (stderr)
     with _registry(home) as registry:
+        result = _study(config, registry, home, as_json).start()
+        return _conclude(registry, result, as_json)
+
+
+def _choose_planner(requested: str, llm: dict):
+    """``(planner, LLM settings or None, the line saying which)``: no network unless an endpoint is set."""
+    from .planner import choose_planner, endpoint_settings
+
+    settings = None if requested == "search" else endpoint_settings(os.environ, **llm)
+    kind, line = choose_planner(requested, settings, os.environ)
+    return kind, settings, line
+
+
+def replay_run(home: Path, run_id: str, as_json: bool) -> int:
+    """A new run with RUN's configuration whose LLM answers come from RUN's records (no endpoint)."""
+    from .study import StudyConfig
+
+    with _registry(home) as registry:
+        source = StudyConfig.from_stored(registry.get_run(run_id).config)
+        if source.planner != "llm" or source.llm is None:
+            raise UsageError(f"{run_id} used the {source.planner} planner: only LLM runs have decisions to replay")
+        calls = registry.list_llm_calls(run_id)
+        config = source.model_copy(update={"replay_of": run_id})
+        err_console.print(f"planner: llm, replaying {run_id} ({len(calls)} recorded exchanges; no endpoint)",
+                          highlight=False, soft_wrap=True)
         result = _study(config, registry, home, as_json).start()
         return _conclude(registry, result, as_json)
 

@@ -112,20 +112,38 @@ def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: b
               help="Stop when no candidate improved for this many trials.")
 @click.option("--seeds", default="auto", show_default=True,
               help="`auto`: add seeds at 3, 5, 10 until decided; or a fixed count (>= 2).")
-@click.option("--planner", type=click.Choice(["search"]), default="search", show_default=True)
+@click.option("--planner", type=click.Choice(["auto", "search", "llm"]), default="auto", show_default=True,
+              help="auto: the LLM when an endpoint is configured and answers, else search (offline).")
 @click.option("--planner-seed", default=0, show_default=True, type=int)
+@click.option("--llm-base-url", default=None, metavar="URL",
+              help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default $OPENAI_BASE_URL).")
+@click.option("--llm-model", default=None, help="Model name at the endpoint (default gpt-4o-mini).")
+@click.option("--llm-api-key-env", default=None, metavar="NAME",
+              help="Environment variable holding the API key (default OPENAI_API_KEY); never the key itself.")
+@click.option("--llm-max-calls", default=40, show_default=True, type=click.IntRange(1, None),
+              help="LLM requests per run (retries count); then the offline planner.")
+@click.option("--llm-max-tokens", default=400_000, show_default=True, type=click.IntRange(1, None),
+              help="Prompt + completion tokens per run; then the offline planner.")
+@click.option("--llm-repairs", default=2, show_default=True, type=click.IntRange(0, 10),
+              help="Rounds an LLM-written model that fails its smoke test goes back for a fix.")
+@click.option("--llm-timeout", default=60.0, show_default=True, type=click.FloatRange(0, None, min_open=True),
+              help="Seconds per LLM request.")
+@click.option("--replay", default=None, metavar="RUN",
+              help="Re-run RUN's recorded LLM decisions without an endpoint (its goal and budgets too).")
 @click.option("--home", "run_home", default=None, type=click.Path(file_okay=False, path_type=Path),
               help="Same as the global --home.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds, planner,
-            planner_seed, run_home, as_json):
+            planner_seed, run_home, as_json, replay, **llm):
     """Research loop: plan, generate, train in the sandbox, decide with statistics; exit 0 when achieved."""
     from ._cli_run import start_run
 
     home = run_home or ctx.obj["home"]
+    llm = {k.removeprefix("llm_"): v for k, v in llm.items()}
+    llm["timeout_s"] = llm.pop("timeout")
     ctx.exit(start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
-                       planner_seed, as_json))
+                       planner_seed, as_json, planner=planner, llm=llm, replay=replay))
 
 
 @main.command("resume")

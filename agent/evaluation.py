@@ -61,7 +61,9 @@ def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data
         report["preflight"] = {"suspicious_imports": check.suspicious_imports,
                                "suspicious_calls": check.suspicious_calls}
     sandbox: BaseSandbox = sandbox_factory()
-    report["sandbox"] = sandbox.describe() | {"limits": config.limits.model_dump(mode="json"), "runs": []}
+    report["sandbox"] = sandbox.describe() | {"limits": config.limits.model_dump(mode="json"), "runs": [],
+                                              "runtime": config.limits.runtime or "runc",
+                                              "seccomp_sha256": _profile_sha(config.limits.runtime)}
     probs: dict[int, object] = {}
     for batch in batches:
         outcome = sandbox.run(_request(config, data, source, batch, trial_id), progress)
@@ -86,6 +88,13 @@ def failed_report(label: str, source: str, config: EvalConfig, data: PreparedDat
                   message: str, seeds: list[int]) -> dict:
     """A report for a trial that failed before any container (e.g. a spec that cannot render)."""
     return _finish(_base_report(label, source, config, data), config, status, message, failed_batch=seeds)
+
+
+def _profile_sha(runtime: str | None) -> str:
+    """The sha256 of the seccomp profile text this trial's containers actually got."""
+    from .sandbox._controls import profile_for
+
+    return hashlib.sha256(profile_for(runtime).encode()).hexdigest()
 
 
 def _request(config: EvalConfig, data: PreparedDataset, source: str, seeds: list[int],

@@ -21,7 +21,17 @@ from .assembler import AssemblyError, source_for
 from .config import EvalConfig, TrainingConfig
 from .data import PreparedDataset, prepare
 from .evaluation import failed_report, run_trial
-from .planner import BasePlanner, Goal, PlanContext, Proposal, SearchPlanner, TrialSummary
+from .planner import (
+    BasePlanner,
+    Goal,
+    LLMExchange,
+    LLMReplayMismatch,
+    LLMSettings,
+    PlanContext,
+    Proposal,
+    TrialSummary,
+    make_planner,
+)
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
 from .scoring import CHECKPOINTS, Decision, decide_goal
@@ -44,8 +54,10 @@ class StudyConfig(BaseModel):
     max_iterations: int = Field(default=40, ge=1)
     budget_minutes: float = Field(default=10.0, gt=0)
     patience: int = Field(default=12, ge=1)
-    planner: Literal["search"] = "search"
+    planner: Literal["search", "llm"] = "search"
     planner_seed: int = 0
+    llm: LLMSettings | None = None  # endpoint, model, limits; the key's variable NAME, never the key
+    replay_of: str | None = None  # `run --replay RUN`: the LLM answers come from RUN's records
     seeds: Annotated[int, Field(ge=2, le=100)] | Literal["auto"] = "auto"  # one seed never claims
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
 
@@ -77,12 +89,19 @@ class Study:
         self._sandbox = None
         self.cache_root = Path(cache_root)
         self.checkpoints = CHECKPOINTS if config.seeds == "auto" else (int(config.seeds),)
-        self.planner = planner or SearchPlanner(seed=config.planner_seed, checkpoints=self.checkpoints)
+        self.planner = planner or self._default_planner()
         self.progress = progress or (lambda line: None)
         self.data = prepare(config.goal.dataset, self.cache_root)
         self.shape = DataShape(modality=self.data.modality, input_shape=self.data.input_shape,
                                n_classes=self.data.n_classes, vocab_size=self.data.extra.get("vocab_size"),
                                pad_id=self.data.extra.get("pad_id"))
+
+    def _default_planner(self) -> BasePlanner:
+        """The configured planner; a replay answers LLM requests from the recorded run's calls."""
+        c, replay = self.config, None
+        if c.replay_of:
+            replay = (c.replay_of, [x.model_dump(mode="json") for x in self.registry.list_llm_calls(c.replay_of)])
+        return make_planner(c.planner, c.llm, c.planner_seed, self.checkpoints, replay=replay)
 
     # -- entry points --------------------------------------------------------------------------
     def start(self) -> StudyResult:
@@ -105,6 +124,8 @@ class Study:
 
     # -- the loop ------------------------------------------------------------------------------
     def _loop(self, run_id: str, t0: float) -> StudyResult:
+        past = [c.model_dump(mode="json") for c in self.registry.list_llm_calls(run_id)]
+        self.planner.bind(lambda exchange: self._record_llm(run_id, exchange), past)
         try:
             while True:
                 trials = self.registry.list_trials(run_id)
@@ -119,6 +140,9 @@ class Study:
                                         t0)
         except KeyboardInterrupt:
             self.registry.set_run_status(run_id, RunStatus.INTERRUPTED)
+            raise
+        except LLMReplayMismatch as exc:  # a replay that diverged is over: say so in the record too
+            self.registry.set_run_status(run_id, RunStatus.FAILED, decision={"reason": str(exc)})
             raise
 
     def _step(self, run_id: str, trials: list[TrialRecord], t0: float) -> None:
@@ -154,6 +178,12 @@ class Study:
         return run_trial(source, label, config, self._shared_sandbox, data, batches=[list(proposal.seeds)],
                          trial_id=trial_key)
 
+    def _record_llm(self, run_id: str, e: LLMExchange) -> None:
+        """The planner's exchanges (and fallbacks) go to the registry, which redacts them first."""
+        self.registry.record_llm_call(run_id, e.purpose, e.request, e.response, prompt_tokens=e.prompt_tokens,
+                                      completion_tokens=e.completion_tokens, latency_s=e.latency_s, error=e.error,
+                                      fallback_reason=e.fallback_reason)
+
     def _shared_sandbox(self):
         if self._sandbox is None:
             self._sandbox = self._sandbox_factory()
@@ -184,8 +214,10 @@ class Study:
         metric = self.config.goal.metric
         values = {s.seed: s.metrics[metric] for s in t.seeds
                   if s.status == "ok" and s.metrics.get(metric) is not None}
+        detail = (t.details.get("sandbox") or {}).get("stderr_tail") or "" if t.status != TrialStatus.OK else ""
         return TrialSummary(number=t.number, proposal=Proposal.model_validate(t.rung),
-                            status=(t.status or TrialStatus.INFRA_ERROR).value, values=values, message=t.message)
+                            status=(t.status or TrialStatus.INFRA_ERROR).value, values=values, message=t.message,
+                            detail=str(detail)[-4000:])
 
     def _candidates(self, trials: list[TrialRecord]) -> dict[str, dict]:
         """Per candidate: full-fidelity seed values, confirmation values, the trials behind them."""

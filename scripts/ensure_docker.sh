@@ -15,23 +15,22 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
-    echo "[engine] installing docker.io" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq docker.io >/dev/null 2>&1 || {
-        apt-get update -qq >/dev/null
-        apt-get install -y -qq docker.io >/dev/null
+# apt-get install, refreshing the package lists once if they are missing or stale.
+apt_install() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 || {
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
     }
-fi
+}
 
 # gVisor as an opt-in runtime (`--runtime runsc`), registered only on engines we set up
 # ourselves and only when no daemon.json exists yet (never rewrite a user's configuration).
 # --oci-seccomp makes runsc apply our seccomp profile; --network=none is required for
-# `--network none` containers to start under this runsc build.
+# `--network none` containers to start under this runsc build. Written before docker.io is installed,
+# because its postinst starts dockerd wherever policy-rc.d allows it.
 if [ ! -e /etc/docker/daemon.json ] && ! pgrep -x dockerd >/dev/null 2>&1; then
     if ! command -v runsc >/dev/null 2>&1; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 \
-            || echo "[engine] runsc (gVisor) not installable; continuing without it" >&2
+        apt_install runsc || echo "[engine] runsc (gVisor) not installable; continuing without it" >&2
     fi
     if command -v runsc >/dev/null 2>&1; then
         mkdir -p /etc/docker
@@ -40,6 +39,11 @@ if [ ! -e /etc/docker/daemon.json ] && ! pgrep -x dockerd >/dev/null 2>&1; then
 JSON
         echo "[engine] registered gVisor (runsc) as an optional runtime" >&2
     fi
+fi
+
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; then
+    echo "[engine] installing docker.io" >&2
+    apt_install docker.io
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then

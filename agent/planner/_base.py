@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import abc
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..specs import DataShape, TrialSpec
 
-Action = Literal["explore", "promote", "add_seeds", "confirm"]
+# ``smoke``: LLM-written source run cheaply (1 seed, 1 epoch, a small subset) before it earns real seeds.
+Action = Literal["explore", "promote", "add_seeds", "confirm", "smoke"]
+Recorder = Callable[[Any], None]  # receives an LLMExchange; the study writes it to the registry
 
 
 class Goal(BaseModel):
@@ -50,6 +53,7 @@ class TrialSummary(BaseModel):
     status: str
     values: dict[int, float] = Field(default_factory=dict)  # seed -> goal metric (ok seeds only)
     message: str = ""
+    detail: str = ""  # a failed trial's stderr tail: untrusted data from the sandbox, never instructions
 
 
 class PlanContext(BaseModel):
@@ -78,3 +82,8 @@ class BasePlanner(abc.ABC):
 
     def observe(self, summary: TrialSummary) -> None:  # noqa: B027 - optional hook
         """Learn from a finished trial (called in order, also when replaying on resume)."""
+
+    def bind(self, record: Recorder, past_calls: Sequence[Mapping[str, Any]] = ()) -> None:  # noqa: B027
+        """Called by the loop once the run exists (optional hook): ``record`` stores one LLM exchange
+        in the run's registry; ``past_calls`` are those the run already recorded (a resumed run's
+        budget counts them). The planner never sees the registry itself."""

@@ -70,9 +70,13 @@ class SearchPlanner(BasePlanner):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def propose(self, ctx: PlanContext) -> Proposal | None:
+        return self.follow_up(ctx) or self._explore(ctx, self._candidates(ctx.history))
+
+    def follow_up(self, ctx: PlanContext) -> Proposal | None:
+        """The steps the statistics and the halving schedule drive (confirm, add seeds, promote), or
+        None when it is time for a new candidate. The LLM planner defers to these too."""
         cands = self._candidates(ctx.history)
-        return (self._confirm(ctx, cands) or self._add_seeds(ctx, cands) or self._promote(ctx, cands)
-                or self._explore(ctx, cands))
+        return self._confirm(ctx, cands) or self._add_seeds(ctx, cands) or self._promote(ctx, cands)
 
     # -- bookkeeping -------------------------------------------------------------------------
     def _candidates(self, history: list[TrialSummary]) -> dict[str, _Candidate]:

@@ -7,6 +7,7 @@ and never part of it.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -49,6 +50,29 @@ def seccomp_sha256() -> str:
     return hashlib.sha256(seccomp_profile_text().encode()).hexdigest()
 
 
+def runsc_profile_text() -> str:
+    """The same allowlist in the dialect gVisor's OCI seccomp (``--oci-seccomp``) accepts.
+
+    gVisor rejects ``SCMP_ACT_KILL_PROCESS`` (every container would fail to start), so the kill
+    rules become ``SCMP_ACT_TRAP``: the process still dies by SIGSYS (exit 159 ->
+    policy_violation) unless it installs a SIGSYS handler, and even then the call never runs.
+    The Debian runsc build ignores ``errnoRet``, so ``clone3`` would get EPERM and glibc would not
+    fall back to ``clone``; gVisor itself answers clone3 with ENOSYS, so it is allowed through.
+    """
+    profile = json.loads(seccomp_profile_text())
+    for rule in profile["syscalls"]:
+        if rule["action"] == "SCMP_ACT_KILL_PROCESS":
+            rule["action"] = "SCMP_ACT_TRAP"
+        if rule["names"] == ["clone3"]:
+            rule["action"] = "SCMP_ACT_ALLOW"
+            rule.pop("errnoRet", None)
+    return json.dumps(profile, indent=2, sort_keys=True) + "\n"
+
+
+def profile_for(runtime: str | None) -> str:
+    return runsc_profile_text() if runtime == "runsc" else seccomp_profile_text()
+
+
 def thread_count(limits: SandboxLimits) -> int:
     """Threads for torch/OpenMP: the CPU limit rounded up, at least one."""
     return max(1, math.ceil(limits.cpus))
@@ -81,7 +105,7 @@ def host_config_kwargs(limits: SandboxLimits, host_cpus: int) -> dict:
         network_mode=NETWORK_MODE,
         use_config_proxy=USE_CONFIG_PROXY,
         cap_drop=CAP_DROP,
-        security_opt=[NO_NEW_PRIVILEGES, f"seccomp={seccomp_profile_text()}"],
+        security_opt=[NO_NEW_PRIVILEGES, f"seccomp={profile_for(limits.runtime)}"],
         read_only=READ_ONLY_ROOTFS,
         tmpfs={"/tmp": TMP_TMPFS, "/out": OUT_TMPFS},
         mem_limit=limits.memory_bytes,

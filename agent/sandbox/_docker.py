@@ -78,7 +78,7 @@ class DockerSandbox(BaseSandbox):
             try:
                 container = self._create(request, job_dir)
             except docker.errors.DockerException as exc:
-                return self._infra(f"could not create the container: {exc}")
+                return self._infra(f"could not create the container: {_explain(exc)}")
             return self._supervise(container, request, progress)
         finally:
             if container is not None:
@@ -121,7 +121,7 @@ class DockerSandbox(BaseSandbox):
         try:
             container.start()
         except docker.errors.DockerException as exc:
-            return self._infra(f"could not start the container: {exc}", container)
+            return self._infra(f"could not start the container: {_explain(exc)}", container)
         t0 = time.monotonic()
         kill_at = t0 + limits.timeout_s + c.KILL_GRACE_S
         files, too_large, done, we_killed = {}, False, False, False
@@ -201,10 +201,16 @@ class DockerSandbox(BaseSandbox):
     def _infra(self, message: str, container=None) -> SandboxOutcome:
         return SandboxOutcome(
             status=TrialStatus.INFRA_ERROR,
-            message=message.splitlines()[0][:300],
+            message=" ".join(message.split())[:500],
             image=self.image.id,
             container_id=getattr(container, "id", "") or "",
         )
+
+
+def _explain(exc: Exception) -> str:
+    """Docker's own words (``explanation``) rather than the HTTP wrapper around them."""
+    text = getattr(exc, "explanation", None) or str(exc)
+    return " ".join(str(text).split())[:400]
 
 
 def _write_job(job_dir: Path, request: SandboxRequest) -> None:

@@ -295,3 +295,19 @@ def test_generator_refuses_a_denied_name_in_an_allowed_group(gen, monkeypatch):
     monkeypatch.setattr(gen, "ALLOWED_GROUPS", groups)
     with pytest.raises(ValueError, match="ptrace"):
         gen.build_profile()
+
+
+def test_runsc_variant_keeps_the_allowlist_but_speaks_gvisor():
+    """gVisor rejects KILL_PROCESS and ignores errnoRet: the variant traps instead, same denials."""
+    from agent.sandbox._controls import profile_for, runsc_profile_text, seccomp_profile_text
+
+    base, variant = json.loads(seccomp_profile_text()), json.loads(runsc_profile_text())
+    actions = {rule["action"] for rule in variant["syscalls"]}
+    assert "SCMP_ACT_KILL_PROCESS" not in actions and "SCMP_ACT_TRAP" in actions
+    assert variant["defaultAction"] == base["defaultAction"] == "SCMP_ACT_ERRNO"
+    trapped = {n for r in variant["syscalls"] if r["action"] == "SCMP_ACT_TRAP" for n in r["names"]}
+    killed = {n for r in base["syscalls"] if r["action"] == "SCMP_ACT_KILL_PROCESS" for n in r["names"]}
+    assert trapped == killed
+    allowed = lambda p: {n for r in p["syscalls"] if r["action"] == "SCMP_ACT_ALLOW" for n in r["names"]}  # noqa: E731
+    assert allowed(variant) - allowed(base) == {"clone3"}
+    assert profile_for("runsc") == runsc_profile_text() and profile_for(None) == seccomp_profile_text()
