@@ -64,7 +64,7 @@ def live_trial(docker_client, sandbox_image, agent_home, monkeypatch):
     config = EvalConfig(dataset="digits", seeds=1, epochs=1, limits=LIMITS)
     data = prepare("digits", agent_home / "cache" / "datasets")
     trial_id = f"test-controls-{uuid.uuid4().hex[:12]}"
-    request = SandboxRequest(job=_job(config, data), model_source=SLEEPY_MODEL,
+    request = SandboxRequest(job=_job(config, data, [0]), model_source=SLEEPY_MODEL,
                              data_dir=data.public_dir, limits=LIMITS, trial_id=trial_id)
     sandbox = DockerSandbox(docker_client)
     with ThreadPoolExecutor(max_workers=1) as pool:
