@@ -121,6 +121,40 @@ def test_sigkill_between_trials_then_resume(sandbox_image, tmp_path):
     assert export["run"]["status"] != "running"
 
 
+@pytest.mark.parametrize("where", ["finish_trial:2", "start_trial:3"])
+def test_sigkill_inside_a_registry_write_then_resume(sandbox_image, docker_client, tmp_path, where):
+    """The real `run`, killed inside a write transaction just before its COMMIT: the write is lost
+    as a whole (never half there), and `resume` finishes the run with each trial exactly once."""
+    home, marker = tmp_path / "home", tmp_path / "paused"
+    env = os.environ | {"RESEARCH_AGENT_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.integration._paused_run", where, str(marker), "--",
+                             "run", "--goal", GOAL, "--json", "--max-iterations", "3", "--seeds", "2"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        wait_for(lambda: marker.exists() or proc.poll() is not None, 600, f"the run to reach {where}")
+        assert marker.exists(), f"the run ended before {where}: {proc.stderr.read()[-2000:]}"
+    finally:
+        kill(proc)
+    run_id = json.loads(run_cli("runs", "list", "--json", home=home).stdout)[0]["id"]
+    before = {t["number"]: t for t in trials(home)}
+    assert before[1]["state"] == "finished"
+    if where.startswith("finish_trial"):
+        assert before[2]["state"] == "running" and before[2]["status"] is None  # the finish never landed
+    else:
+        assert 3 not in before and before[2]["state"] == "finished"  # trial 3 was never created
+    resumed = run_cli("resume", run_id, "--json", home=home, timeout=900)
+    assert resumed.code in (0, 3), resumed.stderr[-2000:]
+    after = {t["number"]: t for t in trials(home)}
+    assert after[1]["id"] == before[1]["id"] and after[1]["attempt"] == 1
+    assert after[2]["id"] == before[2]["id"]
+    assert after[2]["attempt"] == (2 if where.startswith("finish_trial") else 1)
+    export = assert_consistent(home, run_id)
+    assert len(export["trials"]) == 3
+    assert export["run"]["status"] != "running"
+    assert our_containers(docker_client, run_id) == []
+
+
 def test_readers_never_see_a_broken_state(sandbox_image, tmp_path):
     proc = start(tmp_path, "--max-iterations", "3", "--seeds", "2")
     seen_finished = 0
