@@ -9,6 +9,8 @@ double-counting a finished trial; a trial that was running is re-run.
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -151,7 +153,7 @@ class Study:
             trial = self.registry.restart_trial(pending[0].id)
             proposal = Proposal.model_validate(trial.rung)
         else:
-            proposal = self.planner.propose(self._context(trials))
+            proposal = self.planner.propose(self._context(trials, t0))
             if proposal is None:
                 raise _Exhausted()
             trial = None
@@ -206,18 +208,23 @@ class Study:
         )
 
     # -- what the statistics say ---------------------------------------------------------------
-    def _context(self, trials: list[TrialRecord]) -> PlanContext:
+    def _context(self, trials: list[TrialRecord], t0: float) -> PlanContext:
         history = [self._summary(t) for t in trials if t.state == "finished"]
-        return PlanContext(goal=self.config.goal, shape=self.shape, n_train=self.data.n_train, history=history)
+        left_s = max(0.0, self.config.budget_minutes * 60 - (time.monotonic() - t0))
+        return PlanContext(goal=self.config.goal, shape=self.shape, n_train=self.data.n_train, history=history,
+                           budget_left_s=left_s)
 
     def _summary(self, t: TrialRecord) -> TrialSummary:
         metric = self.config.goal.metric
         values = {s.seed: s.metrics[metric] for s in t.seeds
                   if s.status == "ok" and s.metrics.get(metric) is not None}
         detail = (t.details.get("sandbox") or {}).get("stderr_tail") or "" if t.status != TrialStatus.OK else ""
+        epochs = [float(x) for s in t.seeds for x in (s.curves.get("epoch_s") or [])
+                  if isinstance(x, int | float) and math.isfinite(x)]
         return TrialSummary(number=t.number, proposal=Proposal.model_validate(t.rung),
                             status=(t.status or TrialStatus.INFRA_ERROR).value, values=values, message=t.message,
-                            detail=str(detail)[-4000:])
+                            detail=str(detail)[-4000:], wall_s=t.container_s,
+                            epoch_s=statistics.median(epochs) if epochs else None)
 
     def _candidates(self, trials: list[TrialRecord]) -> dict[str, dict]:
         """Per candidate: full-fidelity seed values, confirmation values, the trials behind them."""

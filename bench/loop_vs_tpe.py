@@ -6,7 +6,9 @@ successive halving, Benjamini-Hochberg racing for more seeds, a fresh-seed confi
 
 Arm B, the baseline: an Optuna ``TPESampler`` (seeded from ``--planner-seed`` the way the search
 planner seeds its first proposal, ``n_startup_trials=5``) asking the same space
-(``agent.planner._space.suggest``); every candidate runs at full fidelity (all the training
+(``agent.planner._space.suggest``), from its random start by default; with
+``--baseline-start defaults`` it first asks each family's default configuration, as the search
+planner does, so the comparison isolates halving and racing. Every candidate runs at full fidelity (all the training
 data, the epochs it drew) on seeds 0, 1, 2 in one container, is scored by the same host code
 (``agent.evaluation.run_trial``) and told its mean. No halving, no racing. When a candidate's
 ``decide_goal`` lower bound (checkpoints 3, 5, 10; its look at 3 seeds) clears the target, the
@@ -152,7 +154,7 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
 
     from agent.assembler import AssemblyError, source_for
     from agent.evaluation import run_trial
-    from agent.planner._space import suggest
+    from agent.planner._space import default_params, families, suggest
     from agent.sandbox import DockerSandbox
     from agent.specs import DataShape, TrialSpec
 
@@ -196,9 +198,12 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
         if left_s() <= 0:
             reason = f"spent the {args.budget_minutes:g}-minute budget"
             break
+        number = len(history) + 1
+        fams = families(shape, goal.family)
+        if args.baseline_start == "defaults" and number <= len(fams):
+            study.enqueue_trial(default_params(fams[number - 1], shape, data.n_train))
         trial = study.ask()
         model, training = suggest(trial, shape, data.n_train, goal.family)
-        number = len(history) + 1
         try:
             source = source_for(TrialSpec(model=model, training=training, origin="search"), shape)
         except AssemblyError as exc:
@@ -234,7 +239,8 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
                 break
     wall = time.monotonic() - t0
     return {
-        "arm": "B", "name": "plain TPE (full fidelity, 3 seeds, + fresh-seed confirmation)",
+        "arm": "B", "name": "plain TPE (full fidelity, 3 seeds, + fresh-seed confirmation"
+                            f"{', family defaults first' if args.baseline_start == 'defaults' else ''})",
         "status": status, "reason": reason,
         "time_to_decision_s": round(decided_at, 1) if decided_at is not None else None, "wall_s": round(wall, 1),
         "trials": len(history), "containers": containers, "container_s": round(container_s, 1),
@@ -300,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-minutes", type=float, default=30.0, help="per arm")
     parser.add_argument("--planner-seed", type=int, default=0)
     parser.add_argument("--arms", default="A,B", help="A (study), B (plain TPE), or both")
+    parser.add_argument("--baseline-start", choices=["tpe", "defaults"], default="tpe",
+                        help="arm B's first trials: TPE's random start, or each family's defaults first")
     parser.add_argument("--max-iterations", type=int, default=40, help="trial cap per arm (the CLI's default)")
     parser.add_argument("--patience", type=int, default=12, help="the study's --patience (its default)")
     parser.add_argument("--cpus", type=float, default=None, help="sandbox CPUs (default: the CLI's, min(2, CPUs))")
@@ -315,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench-loop-"))
     cache = work / "cache"
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "goal": goal.model_dump(), "budget_minutes": args.budget_minutes,
-              "planner_seed": args.planner_seed, "cpus": limits.cpus,
+              "planner_seed": args.planner_seed, "baseline_start": args.baseline_start, "cpus": limits.cpus,
               "machine": {"host_cpus": os.cpu_count(), "platform": platform.platform()}, "arms": []}
     try:
         log(f"preparing {goal.dataset} (outside both clocks)")

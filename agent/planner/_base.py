@@ -54,6 +54,8 @@ class TrialSummary(BaseModel):
     values: dict[int, float] = Field(default_factory=dict)  # seed -> goal metric (ok seeds only)
     message: str = ""
     detail: str = ""  # a failed trial's stderr tail: untrusted data from the sandbox, never instructions
+    wall_s: float | None = None  # the trial's container time (start to removal), when it ran
+    epoch_s: float | None = None  # median seconds per training epoch over its seeds (the runner's timer)
 
 
 class PlanContext(BaseModel):
@@ -63,13 +65,14 @@ class PlanContext(BaseModel):
     shape: DataShape
     n_train: int
     history: list[TrialSummary] = Field(default_factory=list)
+    budget_left_s: float | None = None  # of the run's time budget; None: no time limit
 
 
 class BasePlanner(abc.ABC):
     """Proposes the next trial from the goal, the dataset card and the history.
 
-    Contract: ``propose`` is deterministic given the planner's seed and the history it was
-    shown (so a run is repeatable and a resumed run continues sensibly); it must learn from
+    Contract: ``propose`` is deterministic given the planner's seed, the history it was shown
+    and the budget left (so a run is repeatable and a resumed run continues sensibly); it must learn from
     failed trials (they are in the history with their status); it returns ``None`` when it has
     nothing left to try. It never decides that the goal is met.
     """

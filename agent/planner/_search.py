@@ -2,16 +2,23 @@
 epochs, and statistical racing (Benjamini-Hochberg) deciding which candidates get more seeds.
 
 One step is one of:
-- ``explore``: a new TPE candidate at low fidelity (a stratified train subset, a third of its
-  epochs, one seed): cheap, only used to rank;
-- ``promote``: every ``ETA`` explorations, the best unpromoted candidate runs at full fidelity on
-  the first checkpoint's seeds (0, 1, 2);
+- ``explore``: a new candidate at low fidelity (a stratified train subset, a third of its
+  epochs, one seed): cheap, only used to rank. The first ones are each family's default
+  configuration (``_space.default_params``), then TPE draws;
+- ``promote``: every ``ETA`` explorations, an unpromoted candidate runs at full fidelity on the
+  first checkpoint's seeds (0, 1, 2). Low fidelity ranks candidates within a family well, but not
+  across families (an MLP learns faster from little data than a CNN that ends up better), so
+  every family's best gets one full-fidelity look first, best low score first; after that the
+  family with the best full-fidelity mean supplies the next candidate, its best low score;
 - ``add_seeds``: candidates whose goal decision is still undecided and that Benjamini-Hochberg
   keeps among the promising (one-sided t-test against the target) get seeds up to the next
-  checkpoint (5, then 10);
+  checkpoint (5, then 10); when none is kept, only a candidate whose mean beats the target;
 - ``confirm``: a candidate whose interval cleared the target is re-run on fresh seeds before
   anyone calls it the winner.
 The planner never decides the goal; the study loop does, with ``scoring.decide_goal``.
+With a time budget, ``promote`` and ``add_seeds`` skip a candidate whose projected cost (from its
+measured epoch time, scaled to the full data and epochs) plus a confirmation would not fit in what
+is left: a trial that cannot finish in time only spends the budget.
 Deterministic: the sampler is rebuilt from the history with a seed derived from the planner seed.
 """
 
@@ -28,7 +35,7 @@ from scipy import stats
 from ..scoring import CHECKPOINTS, Decision, benjamini_hochberg, decide_goal
 from ..specs import TrialSpec
 from ._base import BasePlanner, PlanContext, Proposal, TrialSummary
-from ._space import suggest
+from ._space import default_params, families, suggest
 
 ETA = 3  # successive-halving ratio: one promotion per three explorations
 RACING_Q = 0.2  # Benjamini-Hochberg level for "promising enough to deserve more seeds"
@@ -58,6 +65,28 @@ class _Candidate:
         self.promoted = False
         self.failed = False
         self.confirm_tried = False
+        self.low_cost: tuple[float, float] | None = None  # the explore trial's (container s, s per epoch)
+        self.seed_s: float | None = None  # container seconds per seed at full fidelity, measured
+
+    @property
+    def family(self) -> str:
+        spec = self.spec or self.full_spec
+        return spec.model.family if spec is not None and spec.model is not None else "source"
+
+    def projected_s(self, n_train: int, n_seeds: int) -> float | None:
+        """Container seconds for ``n_seeds`` seeds at full fidelity: measured when it ran there, else
+        the explore trial's per-epoch time scaled by data and epochs plus its fixed cost (container
+        start, imports, data loading). None when nothing was measured."""
+        if self.seed_s is not None:
+            return self.seed_s * n_seeds
+        if self.low_cost is None or self.spec is None:
+            return None
+        wall, epoch_s = self.low_cost
+        low_epochs = self.spec.training.epochs
+        fixed = max(0.0, wall - low_epochs * epoch_s)
+        scale = n_train / (self.spec.subset_size or n_train)
+        epochs = int(self.params.get("values", {}).get("epochs", low_epochs))
+        return fixed + n_seeds * epochs * epoch_s * scale
 
 
 class SearchPlanner(BasePlanner):
@@ -88,10 +117,15 @@ class SearchPlanner(BasePlanner):
                 c.spec, c.params = p.spec, p.params
                 c.low = t.values.get(p.seeds[0]) if t.status == "ok" else None
                 c.failed = t.status != "ok"
+                if t.wall_s is not None and t.epoch_s is not None:
+                    c.low_cost = (t.wall_s, t.epoch_s)
             elif p.action in ("promote", "add_seeds"):
                 c.promoted, c.full_spec = True, p.spec
                 c.full.update(t.values)
                 c.failed = c.failed or t.status != "ok"
+                if t.wall_s is not None:
+                    per_seed = t.wall_s / len(p.seeds)
+                    c.seed_s = per_seed if c.seed_s is None else max(c.seed_s, per_seed)
             elif p.action == "confirm":
                 c.confirm_tried = True
                 c.confirm.update(t.values)
@@ -120,23 +154,29 @@ class SearchPlanner(BasePlanner):
         pvals = [self._p_above_target(ctx, list(c.full.values())) for _, c in open_]
         keep = benjamini_hochberg(pvals, RACING_Q).reject
         ranked = sorted(zip(pvals, keep, open_, strict=True), key=lambda x: x[0])
-        chosen = [item for p, k, item in ranked if k] or [ranked[0][2]]
-        cid, c = chosen[0]
-        n = len(c.full)
-        nxt = next((cp for cp in self.checkpoints if cp > n), None)
-        if nxt is None:
+        # None kept: more seeds only for a mean above the target (p < 0.5); below it, more seeds
+        # would mostly confirm a miss, and a new candidate is the better use of the time.
+        chosen = [item for p, k, item in ranked if k] or [item for p, _, item in ranked[:1] if p < 0.5]
+        for cid, c in chosen:  # noqa: B007 - the chosen one is used after the loop
+            n = len(c.full)
+            nxt = next((cp for cp in self.checkpoints if cp > n), None)
+            if nxt is not None and self._fits(ctx, c, nxt - n):
+                break
+        else:
             return None
         return Proposal(spec=c.full_spec, action="add_seeds", candidate=cid, seeds=list(range(n, nxt)), rung=1,
                         params=c.params, reason=f"undecided at {n} seeds and still promising: seeds up to {nxt}")
 
     def _promote(self, ctx: PlanContext, cands) -> Proposal | None:
         explored = [c for c in cands.values() if c.spec is not None and c.low is not None]
-        waiting = [(cid, c) for cid, c in cands.items() if c.spec is not None and c.low is not None
-                   and not c.promoted]
         promoted = sum(1 for c in cands.values() if c.promoted)
-        if not waiting or len(explored) < ETA * (promoted + 1):
+        if len(explored) < ETA * (promoted + 1):
             return None
-        cid, c = max(waiting, key=lambda kv: self._sign(ctx) * kv[1].low)
+        waiting = [(cid, c) for cid, c in cands.items() if c.spec is not None and c.low is not None
+                   and not c.promoted and self._fits(ctx, c, self.checkpoints[0])]
+        if not waiting:
+            return None
+        cid, c = self._next_to_promote(ctx, cands, waiting)
         full = c.spec.model_copy(update={"subset_size": None, "training": self._full_training(c)})
         first = self.checkpoints[0]
         return Proposal(spec=full, action="promote", candidate=cid, seeds=list(range(first)), rung=1,
@@ -145,6 +185,10 @@ class SearchPlanner(BasePlanner):
 
     def _explore(self, ctx: PlanContext, cands) -> Proposal | None:
         study = self._study(ctx, cands)
+        fams = families(ctx.shape, ctx.goal.family)
+        n_explored = sum(1 for c in cands.values() if c.params)
+        if n_explored < len(fams):  # each family's defaults first, in the catalog's order
+            study.enqueue_trial(default_params(fams[n_explored], ctx.shape, ctx.n_train))
         trial = study.ask()
         model, training = suggest(trial, ctx.shape, ctx.n_train, ctx.goal.family)
         full = TrialSpec(model=model, training=training, origin="search")
@@ -154,10 +198,33 @@ class SearchPlanner(BasePlanner):
                                       "subset_size": subset})
         return Proposal(spec=low, action="explore", candidate=candidate_id(full), seeds=[0], rung=0,
                         subset_size=subset, params=_encode(trial),
-                        reason=f"TPE proposal {len(cands) + 1}: {model.family}, low fidelity "
+                        reason=f"{'defaults' if n_explored < len(fams) else 'TPE proposal'} "
+                               f"{len(cands) + 1}: {model.family}, low fidelity "
                                f"({subset or 'all'} rows, {low_epochs} epochs, 1 seed)")
 
     # -- helpers -----------------------------------------------------------------------------
+    def _next_to_promote(self, ctx: PlanContext, cands, waiting):
+        """Every family's best low score first (low fidelity does not rank across families); then the
+        best low score of the family whose full-fidelity mean is best."""
+        sign = self._sign(ctx)
+        tried = {c.family for c in cands.values() if c.promoted}
+        unseen = [kv for kv in waiting if kv[1].family not in tried]
+        if unseen:
+            return max(unseen, key=lambda kv: sign * kv[1].low)
+        full_mean: dict[str, float] = {}
+        for c in cands.values():
+            if c.promoted and c.full and not c.failed:
+                m = sign * float(np.mean(list(c.full.values())))
+                full_mean[c.family] = max(m, full_mean.get(c.family, -math.inf))
+        return max(waiting, key=lambda kv: (full_mean.get(kv[1].family, -math.inf), sign * kv[1].low))
+
+    def _fits(self, ctx: PlanContext, c: _Candidate, n_seeds: int) -> bool:
+        """Whether ``n_seeds`` more seeds plus a fresh-seed confirmation fit in the budget left."""
+        if ctx.budget_left_s is None:
+            return True
+        cost = c.projected_s(ctx.n_train, n_seeds + len(CONFIRM_SEEDS[: self.checkpoints[0]]))
+        return cost is None or cost <= ctx.budget_left_s
+
     def _full_training(self, c: _Candidate):
         epochs = c.params.get("values", {}).get("epochs", c.spec.training.epochs)
         return c.spec.training.model_copy(update={"epochs": int(epochs)})

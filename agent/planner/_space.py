@@ -32,6 +32,47 @@ def epoch_choices(n_train: int) -> list[int]:
     return [3, 5, 8]
 
 
+def _cnn_max_blocks(shape: DataShape) -> int:
+    side = min(shape.input_shape[-2:]) if len(shape.input_shape) == 3 else 8
+    return max(1, min(3, int(math.log2(max(side, 2)))))
+
+
+def default_params(family: str, shape: DataShape, n_train: int) -> dict:
+    """The family's default configuration in the suggestion names above: the spec defaults (each
+    a sensible, well-known setting) with Adam at 1e-3, a cosine schedule (it helps most when the
+    epochs are few) and the middle of the epoch choices. The planner tries these first, one per
+    family, before TPE starts drawing: a known-good start, as SMAC or Auto-sklearn begin from
+    defaults, and one cheap look at every family."""
+    t = TrainingSpec()
+    choices = epoch_choices(n_train)
+    training = {"optimizer": t.optimizer, "lr": t.lr, "weight_decay": t.weight_decay, "batch_size": t.batch_size,
+                "epochs": choices[len(choices) // 2], "schedule": "cosine", "label_smoothing": t.label_smoothing}
+    if family == "mlp":
+        m = MLPSpec()
+        model = {"mlp_depth": m.depth, "mlp_width": m.width, "mlp_dropout": m.dropout, "mlp_norm": m.norm,
+                 "mlp_activation": m.activation}
+    elif family == "cnn":
+        c = CNNSpec()
+        model = {"cnn_blocks": min(c.blocks, _cnn_max_blocks(shape)), "cnn_channels": c.channels,
+                 "cnn_kernel": c.kernel, "cnn_pooling": c.pooling, "cnn_norm": c.norm, "cnn_dropout": c.dropout,
+                 "cnn_head": c.head_width}
+    elif family == "resnet":
+        r = ResNetSpec()
+        model = {"resnet_stages": r.stages, "resnet_blocks": r.blocks_per_stage, "resnet_channels": r.channels,
+                 "resnet_dropout": r.dropout}
+    elif family == "text_cnn":
+        x = TextCNNSpec()
+        model = {"tcnn_embed": x.embed_dim, "tcnn_channels": x.channels,
+                 "tcnn_kernels": ",".join(str(k) for k in x.kernel_sizes), "tcnn_dropout": x.dropout}
+    elif family == "transformer":
+        f = TransformerSpec()
+        model = {"tf_embed": f.embed_dim, "tf_heads": f.heads, "tf_layers": f.layers,
+                 "tf_ff_mult": f.ff_dim // f.embed_dim, "tf_dropout": f.dropout}
+    else:
+        raise ValueError(f"no default configuration for family {family!r}")
+    return {"family": family} | model | training
+
+
 def suggest(trial, shape: DataShape, n_train: int, hint: str | None):
     """Return ``(model spec, training spec)`` drawn from ``trial`` (an optuna trial)."""
     family = trial.suggest_categorical("family", list(families(shape, hint)))
@@ -59,9 +100,8 @@ def _mlp(trial, shape: DataShape) -> MLPSpec:
 
 
 def _cnn(trial, shape: DataShape) -> CNNSpec:
-    side = min(shape.input_shape[-2:]) if len(shape.input_shape) == 3 else 8
     return CNNSpec(
-        blocks=trial.suggest_int("cnn_blocks", 1, max(1, min(3, int(math.log2(max(side, 2)))))),
+        blocks=trial.suggest_int("cnn_blocks", 1, _cnn_max_blocks(shape)),
         channels=trial.suggest_categorical("cnn_channels", [16, 32, 64]),
         kernel=trial.suggest_categorical("cnn_kernel", [3, 5]),
         pooling=trial.suggest_categorical("cnn_pooling", ["max", "avg"]),

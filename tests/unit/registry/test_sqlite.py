@@ -122,25 +122,31 @@ def test_a_failing_migration_step_is_rolled_back_whole(db):
         assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
 
 
-def test_two_threads_creating_the_same_file_at_once(db):
-    opened, errors = [], []
+def test_threads_creating_the_same_file_at_once(tmp_path):
+    """Switching a new file to WAL answers SQLITE_BUSY without waiting; opening must ride it out.
+    Many fresh files, 8 threads released together on each: the race showed in ~1 of 13 before."""
+    for rep in range(20):
+        db = tmp_path / f"home-{rep}" / "registry.sqlite"
+        opened, errors = [], []
+        gate = threading.Barrier(8)
 
-    def open_it():
-        try:
-            opened.append(SQLiteRegistry(db))
-        except BaseException as exc:
-            errors.append(exc)
+        def open_it(path=db, opened=opened, errors=errors, gate=gate):
+            gate.wait()
+            try:
+                opened.append(SQLiteRegistry(path))
+            except BaseException as exc:
+                errors.append(exc)
 
-    threads = [threading.Thread(target=open_it) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for reg in opened:
-        reg.close()
-    assert errors == [] and len(opened) == 4
-    with raw(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
+        threads = [threading.Thread(target=open_it) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for reg in opened:
+            reg.close()
+        assert errors == [] and len(opened) == 8
+        with raw(db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_a_garbage_file_is_a_one_line_registry_error(db):
