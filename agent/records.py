@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["TrialStatus", "STATUS_PRIORITY", "SandboxLimits", "SandboxOutcome"]
+__all__ = ["TrialStatus", "STATUS_PRIORITY", "SandboxLimits", "SandboxOutcome", "LLMExchange"]
 
 
 class TrialStatus(StrEnum):
@@ -79,3 +80,19 @@ class SandboxOutcome(BaseModel):
     files: dict[str, bytes] = Field(default_factory=dict, repr=False)
     image: str = ""
     container_id: str = ""
+
+
+class LLMExchange(BaseModel):
+    """One request to an LLM endpoint (or one fallback decision), as the planner hands it to the
+    registry. The API key is never in it: requests are redacted again before they are stored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    purpose: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float | None = None
+    error: str | None = None
+    fallback_reason: str | None = None

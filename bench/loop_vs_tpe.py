@@ -51,6 +51,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import loadavg  # noqa: E402
+
 from agent.config import EvalConfig, TrainingConfig, default_cpus  # noqa: E402
 from agent.data import prepare  # noqa: E402
 from agent.goal import parse_goal  # noqa: E402
@@ -66,10 +68,6 @@ N_STARTUP = 5  # the search planner's TPE n_startup_trials
 
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
 
 
 class LoadSampler:

@@ -47,6 +47,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import BenchFailure, log, wait_quiet  # noqa: E402
+
 from agent import evaluation  # noqa: E402
 from agent.config import EvalConfig  # noqa: E402
 from agent.data import prepare  # noqa: E402
@@ -64,14 +66,6 @@ MODEL = ROOT / "agent" / "examples" / "mlp.py"
 IMAGE_RUNNER = "/opt/runner/runner"  # where sandbox_image/Dockerfile puts the runner package
 # The image's ENV (sandbox_image/Dockerfile), so both interpreters behave alike.
 IMAGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-class BenchFailure(Exception):
-    pass
 
 
 # ---------------------------------------------------------------------------- the two sides
@@ -279,34 +273,6 @@ def metered(sandbox_cls):
             return super()._collect(container)
 
     return MeteredSandbox
-
-
-def machine_busy(interval_s: float = 0.5) -> float:
-    """Fraction of all CPUs busy over ``interval_s`` (from /proc/stat), 0.0 .. 1.0."""
-
-    def snap() -> tuple[int, int]:
-        with open("/proc/stat") as fh:
-            v = [int(x) for x in fh.readline().split()[1:]]
-        return sum(v), v[3] + v[4]  # total, idle + iowait
-
-    t0, i0 = snap()
-    time.sleep(interval_s)
-    t1, i1 = snap()
-    return 1.0 - (i1 - i0) / max(1, t1 - t0)
-
-
-def wait_quiet(threshold: float, max_wait_s: float) -> float:
-    """Wait (up to ``max_wait_s``) until other work leaves the CPUs mostly idle.
-
-    Training on every core slows down a lot as soon as anything else runs (threads and seed
-    workers wait on descheduled peers), on the host and in the sandbox alike, so each run
-    starts on a quiet machine when it can. Returns the last busy fraction seen.
-    """
-    deadline = time.monotonic() + max_wait_s
-    busy = machine_busy()
-    while busy >= threshold and time.monotonic() < deadline:
-        busy = machine_busy()
-    return busy
 
 
 def _cpu_list(spec: str) -> set[int]:

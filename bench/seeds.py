@@ -50,6 +50,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import BenchFailure, loadavg, log, machine_busy, wait_quiet  # noqa: E402
+
 from agent import evaluation  # noqa: E402
 from agent._seed_scoring import score_batch  # noqa: E402
 from agent.config import EvalConfig  # noqa: E402
@@ -62,45 +64,6 @@ MODEL = ROOT / "agent" / "examples" / "mlp.py"
 FMNIST_SUBSET = 3000
 N_SCORE = 10_000
 N_CLASSES = 10
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
-def loadavg() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-class BenchFailure(Exception):
-    pass
-
-
-def machine_busy(interval_s: float = 0.5) -> float:
-    """Fraction of all CPUs busy over ``interval_s`` (from /proc/stat), 0.0 .. 1.0."""
-
-    def snap() -> tuple[int, int]:
-        with open("/proc/stat") as fh:
-            v = [int(x) for x in fh.readline().split()[1:]]
-        return sum(v), v[3] + v[4]  # total, idle + iowait
-
-    t0, i0 = snap()
-    time.sleep(interval_s)
-    t1, i1 = snap()
-    return 1.0 - (i1 - i0) / max(1, t1 - t0)
-
-
-def wait_quiet(threshold: float, max_wait_s: float) -> float:
-    """Wait (up to ``max_wait_s``) until other work leaves the CPUs mostly idle; return the last busy fraction.
-
-    Two torch threads on two cores slow down badly as soon as anything else runs (an OpenMP thread
-    waits for a descheduled peer), so each run starts on a quiet machine when it can.
-    """
-    deadline = time.monotonic() + max_wait_s
-    busy = machine_busy()
-    while busy >= threshold and time.monotonic() < deadline:
-        busy = machine_busy()
-    return busy
 
 
 # ---------------------------------------------------------------------------- (a) in the sandbox

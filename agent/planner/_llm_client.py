@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import AgentError
+from ..records import LLMExchange
 
 __all__ = [
     "ChatClient", "ChatResult", "LLMBudgetExhausted", "LLMError", "LLMExchange", "LLMReplayMismatch",
@@ -71,21 +72,6 @@ class LLMSettings(BaseModel):
     repairs: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=1024)
-
-
-class LLMExchange(BaseModel):
-    """One attempt (or one fallback decision) as the registry stores it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    purpose: str
-    request: dict[str, Any]
-    response: dict[str, Any] | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    latency_s: float | None = None
-    error: str | None = None
-    fallback_reason: str | None = None
 
 
 class ChatResult(BaseModel):

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..records import TrialStatus
+from ..records import LLMExchange, TrialStatus
 from ..specs import TrialSpec
 
 __all__ = [
@@ -153,22 +153,14 @@ class ArtifactRecord(BaseModel):
     created_at: datetime
 
 
-class LLMCallRecord(BaseModel):
-    """One request to an LLM endpoint. The API key is never stored (requests are redacted)."""
+class LLMCallRecord(LLMExchange):
+    """One stored LLM exchange of a run. The API key is never stored (requests are redacted)."""
 
     model_config = _FROZEN
 
     id: int
     run_id: str
     created_at: datetime
-    purpose: str
-    request: dict[str, Any]
-    response: dict[str, Any] | None = None
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    latency_s: float | None = None
-    error: str | None = None
-    fallback_reason: str | None = None
 
 
 class BestMetric(BaseModel):

@@ -34,7 +34,9 @@ KILL_GRACE_S = 10.0  # the host kills this long after the runner's own deadline 
 RUNNER_DEADLINE_MARGIN_S = 1.0  # the runner's own deadline is this much before the host's
 MAX_OUTPUT_BYTES = 300 * 1024**2  # the most the host reads back from /out (tar stream), whatever it holds
 MAX_STDERR_TAIL = 4000  # characters of stderr kept with a failed trial
-POLL_INTERVAL_S = 0.1  # how often the host looks for the done marker / container exit
+POLL_INTERVAL_S = 0.1  # the host's first looks for the runner's done cue / the exit: short runs end promptly
+POLL_MAX_INTERVAL_S = 1.0  # its slowest look: a long trial costs dockerd two API calls a second, not twenty
+POLL_DELAY_FRACTION = 0.05  # in between it waits 5% of the time run so far: the cue is seen within ~5% of it
 # The environment is an allowlist: the host's environment (API keys included) never enters.
 ENV_ALLOWLIST_KEYS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYTHONHASHSEED")
 

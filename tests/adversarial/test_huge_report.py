@@ -6,29 +6,15 @@ intact, so the host scores them and says ``ok`` with the flag ``runner_report_in
 without parsing 64 MiB of JSON.
 """
 
-SOURCE = """
-import json
-import torch.nn as nn
+from ._swap import model_that_swaps
 
-_real_dump = json.dump
-
-
+SOURCE = model_that_swaps("json", "dump", """
 def dump(obj, fh, *args, **kwargs):
     if str(getattr(fh, "name", "")).startswith("/out/report.json"):
         fh.write('{"protocol_version": 1, "pad": "' + "x" * (64 * 1024 * 1024) + '"}')
         return None
     return _real_dump(obj, fh, *args, **kwargs)
-
-
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-        json.dump = dump
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-
-    def forward(self, x):
-        return self.net(x)
-"""
+""")
 
 
 def test_huge_report_is_flagged_not_parsed(hostile):

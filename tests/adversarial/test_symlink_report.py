@@ -4,30 +4,16 @@ never follows links in /out: the report is simply absent, predictions are intact
 status is ``ok`` with the flag ``runner_report_invalid``.
 """
 
-SOURCE = """
-import os
-import torch.nn as nn
+from ._swap import model_that_swaps
 
-_real_replace = os.replace
-
-
+SOURCE = model_that_swaps("os", "replace", """
 def replace(src, dst, *args, **kwargs):
     if str(dst).endswith("/report.json"):
         os.remove(src)
         os.symlink("/etc/passwd", dst)
         return None
     return _real_replace(src, dst, *args, **kwargs)
-
-
-class Model(nn.Module):
-    def __init__(self):
-        super().__init__()
-        os.replace = replace
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
-
-    def forward(self, x):
-        return self.net(x)
-"""
+""")
 
 
 def test_symlinked_report_is_ignored(hostile):
