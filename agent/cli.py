@@ -56,6 +56,16 @@ class _OneLineErrors(click.Command):
         return _invoke_one_line(super().invoke, ctx)
 
 
+# Every command that reads or writes runs also takes --home after its name (where a user who ran
+# `run --home DIR` will type it next); the global one, before the command, still works.
+home_option = click.option("--home", "local_home", default=None, type=click.Path(file_okay=False, path_type=Path),
+                           help="Where runs live (same as the global --home).")
+
+
+def _home(ctx: click.Context, local_home: Path | None) -> Path:
+    return home_dir(str(local_home)) if local_home else ctx.obj["home"]
+
+
 @click.group(cls=AgentGroup)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -130,16 +140,15 @@ def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: b
               help="Seconds per LLM request.")
 @click.option("--replay", default=None, metavar="RUN",
               help="Re-run RUN's recorded LLM decisions without an endpoint (its goal and budgets too).")
-@click.option("--home", "run_home", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Same as the global --home.")
+@home_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds, planner,
-            planner_seed, run_home, as_json, replay, **llm):
+            planner_seed, local_home, as_json, replay, **llm):
     """Research loop: plan, generate, train in the sandbox, decide with statistics; exit 0 when achieved."""
     from ._cli_run import start_run
 
-    home = run_home or ctx.obj["home"]
+    home = _home(ctx, local_home)
     llm = {k.removeprefix("llm_"): v for k, v in llm.items()}
     llm["timeout_s"] = llm.pop("timeout")
     ctx.exit(start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
@@ -148,13 +157,14 @@ def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, 
 
 @main.command("resume")
 @click.argument("run_id")
+@home_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def resume_cmd(ctx, run_id, as_json):
+def resume_cmd(ctx, run_id, local_home, as_json):
     """Continue a run that was interrupted or killed; trials that were running are re-run."""
     from ._cli_run import resume_run
 
-    ctx.exit(resume_run(ctx.obj["home"], run_id, as_json))
+    ctx.exit(resume_run(_home(ctx, local_home), run_id, as_json))
 
 
 @main.group("runs")
@@ -163,34 +173,37 @@ def runs_group():
 
 
 @runs_group.command("list")
+@home_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def runs_list(ctx, as_json):
+def runs_list(ctx, local_home, as_json):
     """Every run: id, created, goal, status, best metric with its interval."""
     from ._cli_run import list_runs
 
-    list_runs(ctx.obj["home"], as_json)
+    list_runs(_home(ctx, local_home), as_json)
 
 
 @runs_group.command("show")
 @click.argument("run_id")
+@home_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def runs_show(ctx, run_id, as_json):
+def runs_show(ctx, run_id, local_home, as_json):
     """One run with its trials (--json: the full export)."""
     from ._cli_run import show_run
 
-    show_run(ctx.obj["home"], run_id, as_json)
+    show_run(_home(ctx, local_home), run_id, as_json)
 
 
 @main.command("report")
 @click.argument("run_id")
+@home_option
 @click.pass_context
-def report_cmd(ctx, run_id):
+def report_cmd(ctx, run_id, local_home):
     """(Re)write RESEARCH_REPORT.md and report.html for RUN_ID; prints the Markdown path."""
     from ._cli_run import report_run
 
-    click.echo(str(report_run(ctx.obj["home"], run_id)))
+    click.echo(str(report_run(_home(ctx, local_home), run_id)))
 
 
 @main.command("datasets")

@@ -5,6 +5,8 @@ Every test points DOCKER_HOST at a dead socket, so none of them can need the eng
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import run_cli
@@ -102,3 +104,20 @@ def test_unreachable_engine_says_how_to_start_it(cli, valid_model):
     assert "Docker engine" in line
     assert "make engine" in line or "DOCKER_HOST" in line
     assert result.stdout == ""
+
+
+def test_runs_commands_take_home_after_their_name(tmp_path):
+    """`run --home DIR` is in the contract; the commands a user types next accept it in the same place."""
+    from agent.registry import open_registry
+
+    elsewhere, default = tmp_path / "elsewhere", tmp_path / "default"
+    with open_registry(elsewhere) as reg:
+        run = reg.create_run("Design a model for digits with at least 95% accuracy", {"metric": "accuracy"}, 0)
+    listed = run_cli("runs", "list", "--home", str(elsewhere), "--json", home=default)
+    assert listed.code == 0, listed.stderr
+    assert [r["id"] for r in json.loads(listed.stdout)] == [run.id]
+    shown = run_cli("runs", "show", run.id, "--home", str(elsewhere), "--json", home=default)
+    assert shown.code == 0 and json.loads(shown.stdout)["run"]["id"] == run.id
+    # without it, the environment's home (empty here) is used: the run is not there
+    missing = run_cli("runs", "show", run.id, "--json", home=default)
+    assert missing.code == 1 and len(missing.stderr.strip().splitlines()) == 1
