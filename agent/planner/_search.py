@@ -176,11 +176,11 @@ class SearchPlanner(BasePlanner):
                    and not c.promoted and self._fits(ctx, c, self.checkpoints[0])]
         if not waiting:
             return None
-        cid, c = self._next_to_promote(ctx, cands, waiting)
+        (cid, c), why = self._next_to_promote(ctx, cands, waiting)
         full = c.spec.model_copy(update={"subset_size": None, "training": self._full_training(c)})
         first = self.checkpoints[0]
         return Proposal(spec=full, action="promote", candidate=cid, seeds=list(range(first)), rung=1,
-                        params=c.params, reason=f"best of the low-fidelity runs ({c.low:.4f}): full data, "
+                        params=c.params, reason=f"{why} ({c.low:.4f} at low fidelity): full data, "
                                                 f"{full.training.epochs} epochs, {first} seeds")
 
     def _explore(self, ctx: PlanContext, cands) -> Proposal | None:
@@ -210,13 +210,15 @@ class SearchPlanner(BasePlanner):
         tried = {c.family for c in cands.values() if c.promoted}
         unseen = [kv for kv in waiting if kv[1].family not in tried]
         if unseen:
-            return max(unseen, key=lambda kv: sign * kv[1].low)
+            pick = max(unseen, key=lambda kv: sign * kv[1].low)
+            return pick, f"best {pick[1].family} so far, its family's first full-fidelity look"
         full_mean: dict[str, float] = {}
         for c in cands.values():
             if c.promoted and c.full and not c.failed:
                 m = sign * float(np.mean(list(c.full.values())))
                 full_mean[c.family] = max(m, full_mean.get(c.family, -math.inf))
-        return max(waiting, key=lambda kv: (full_mean.get(kv[1].family, -math.inf), sign * kv[1].low))
+        pick = max(waiting, key=lambda kv: (full_mean.get(kv[1].family, -math.inf), sign * kv[1].low))
+        return pick, f"next best {pick[1].family}, the family doing best at full fidelity"
 
     def _fits(self, ctx: PlanContext, c: _Candidate, n_seeds: int) -> bool:
         """Whether ``n_seeds`` more seeds plus a fresh-seed confirmation fit in the budget left."""
