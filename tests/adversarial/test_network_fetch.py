@@ -17,7 +17,7 @@ COMMANDS = (
     ["wget", "-q", "-T", "5", "http://example.com"],
     [sys.executable, "-m", "pip", "download", "--no-deps", "-d", "/tmp/dl", "requests"],
 )
-URLS = ("http://1.1.1.1/", "http://169.254.169.254/latest/meta-data/", "https://pypi.org/simple/")
+URLS = ("http://1.1.1.1/", "http://169.254.169.254/latest/meta-data/", "https://example.org/")
 
 
 class Model(nn.Module):
