@@ -197,8 +197,7 @@ class Study:
 
     def _eval_config(self, proposal: Proposal, t0: float) -> EvalConfig:
         t = proposal.spec.training
-        left_s = self.config.budget_minutes * 60 - (time.monotonic() - t0)
-        timeout = max(60.0, min(self.config.limits.timeout_s, left_s + 60.0))
+        timeout = max(60.0, min(self.config.limits.timeout_s, self._left_s(t0) + 60.0))
         return EvalConfig(
             dataset=self.config.goal.dataset, seeds=len(proposal.seeds), epochs=t.epochs, batch_size=t.batch_size,
             lr=t.lr, optimizer=t.optimizer, subset_size=proposal.spec.subset_size,
@@ -207,12 +206,15 @@ class Study:
             limits=self.config.limits.model_copy(update={"timeout_s": timeout}),
         )
 
+    def _left_s(self, t0: float) -> float:
+        """Seconds left of ``--budget-minutes`` for a loop whose clock started at ``t0`` (negative once spent)."""
+        return self.config.budget_minutes * 60 - (time.monotonic() - t0)
+
     # -- what the statistics say ---------------------------------------------------------------
     def _context(self, trials: list[TrialRecord], t0: float) -> PlanContext:
         history = [self._summary(t) for t in trials if t.state == "finished"]
-        left_s = max(0.0, self.config.budget_minutes * 60 - (time.monotonic() - t0))
         return PlanContext(goal=self.config.goal, shape=self.shape, n_train=self.data.n_train, history=history,
-                           budget_left_s=left_s)
+                           budget_left_s=max(0.0, self._left_s(t0)))
 
     def _summary(self, t: TrialRecord) -> TrialSummary:
         metric = self.config.goal.metric
@@ -266,7 +268,7 @@ class Study:
         finished = [t for t in trials if t.state == "finished"]
         if len(finished) >= self.config.max_iterations:
             return self._final(trials, f"reached --max-iterations {self.config.max_iterations}")
-        if time.monotonic() - t0 >= self.config.budget_minutes * 60:
+        if self._left_s(t0) <= 0:
             status, _, cid = self._final(trials, "")
             return RunStatus.BUDGET_EXHAUSTED, f"spent the {self.config.budget_minutes:g}-minute budget", cid
         if self._stale(finished):
@@ -318,7 +320,7 @@ class Study:
 
     # -- reporting -----------------------------------------------------------------------------
     def _describe(self, number: int, proposal: Proposal, trials: list[TrialRecord], t0: float) -> str:
-        left = self.config.budget_minutes - (time.monotonic() - t0) / 60
+        left = self._left_s(t0) / 60
         _, best = self._best(trials)
         best_txt = "none yet"
         if best:

@@ -69,6 +69,11 @@ class _Candidate:
         self.seed_s: float | None = None  # container seconds per seed at full fidelity, measured
 
     @property
+    def full_epochs(self) -> int:
+        """The epochs TPE drew for full fidelity (the explore trial ran a third of them)."""
+        return int(self.params.get("values", {}).get("epochs", self.spec.training.epochs))
+
+    @property
     def family(self) -> str:
         spec = self.spec or self.full_spec
         return spec.model.family if spec is not None and spec.model is not None else "source"
@@ -85,8 +90,7 @@ class _Candidate:
         low_epochs = self.spec.training.epochs
         fixed = max(0.0, wall - low_epochs * epoch_s)
         scale = n_train / (self.spec.subset_size or n_train)
-        epochs = int(self.params.get("values", {}).get("epochs", low_epochs))
-        return fixed + n_seeds * epochs * epoch_s * scale
+        return fixed + n_seeds * self.full_epochs * epoch_s * scale
 
 
 class SearchPlanner(BasePlanner):
@@ -224,12 +228,11 @@ class SearchPlanner(BasePlanner):
         """Whether ``n_seeds`` more seeds plus a fresh-seed confirmation fit in the budget left."""
         if ctx.budget_left_s is None:
             return True
-        cost = c.projected_s(ctx.n_train, n_seeds + len(CONFIRM_SEEDS[: self.checkpoints[0]]))
+        cost = c.projected_s(ctx.n_train, n_seeds + self.checkpoints[0])  # _confirm runs checkpoints[0] seeds
         return cost is None or cost <= ctx.budget_left_s
 
     def _full_training(self, c: _Candidate):
-        epochs = c.params.get("values", {}).get("epochs", c.spec.training.epochs)
-        return c.spec.training.model_copy(update={"epochs": int(epochs)})
+        return c.spec.training.model_copy(update={"epochs": c.full_epochs})
 
     def _sign(self, ctx: PlanContext) -> float:
         return 1.0 if ctx.goal.higher_is_better else -1.0
