@@ -19,6 +19,7 @@ from rich.markup import escape
 from ._cli_eval import (
     EXIT_ERROR,
     EXIT_OK,
+    ModelRef,
     config_from_options,
     err_console,
     eval_options,
@@ -83,7 +84,7 @@ def main(ctx: click.Context, debug: bool, home: Path | None) -> None:
 def eval_cmd(ctx, **opts):
     """Train and score MODEL_FILE in the sandbox across seeds; decide a goal with --target."""
     config = config_from_options(opts)
-    report = run_eval(ctx.obj["home"], opts["model_file"], config, opts["as_json"], opts["out"])
+    report = run_eval(ctx.obj["home"], opts["model_file"][0], config, opts["as_json"], opts["out"])
     ctx.exit(exit_code(report["status"]))
 
 
@@ -213,23 +214,15 @@ def datasets_cmd(ctx, as_json: bool):
     """The dataset catalog: what each entry is and whether it works offline right now."""
     import json
 
-    from rich.table import Table
-
     from .data import listing
+    from .report._console import datasets_table
 
     rows = listing(ctx.obj["home"] / "cache" / "datasets")
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title="datasets")
-    for col in ("name", "modality", "classes", "input", "offline", "cached", "source"):
-        table.add_column(col)
-    for r in rows:
-        shape = "x".join(map(str, r["input_shape"])) if r["input_shape"] else "-"
-        table.add_row(r["name"], r["modality"], str(r["n_classes"] or "-"), shape,
-                      "yes" if r["available_offline"] else "[yellow]needs network[/]",
-                      "yes" if r["cached"] else "no", r["source"])
-    Console().print(table)
+    console = Console()
+    console.print(datasets_table(rows, console.width))
 
 
 @main.command("doctor")
@@ -276,7 +269,7 @@ def entry() -> None:
 
 
 @click.command("quick-evaluator", cls=_OneLineErrors)
-@click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("model_file", type=ModelRef())
 @click.option("--dataset", default=DEFAULT_DATASET, show_default=True)
 @click.option("--num-seeds", default="3", show_default=True, help="Seeds, or `auto`.")
 @click.option("--target-accuracy", default=None, type=float, help="Goal accuracy (decided with intervals).")
@@ -290,9 +283,10 @@ def quick_evaluator(model_file, dataset, num_seeds, target_accuracy, subset_size
     opts = eval_defaults() | {
         "dataset": dataset, "seeds": num_seeds, "subset_size": subset_size, "epochs": epochs,
         "target": None if target_accuracy is None else str(target_accuracy), "metric": "accuracy",
+        "model_file": model_file,
     }
     config = config_from_options(opts)
-    report = run_eval(home_dir(None), model_file, config, as_json, None)
+    report = run_eval(home_dir(None), model_file[0], config, as_json, None)
     sys.exit(exit_code(report["status"]))
 
 

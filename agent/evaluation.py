@@ -11,12 +11,12 @@ import uuid
 from pathlib import Path
 
 from ._seed_scoring import score_batch
-from .assembler import preflight
+from .assembler import dataset_args, preflight
 from .config import EvalConfig
 from .data import PreparedDataset, prepare
 from .protocol import JobSpec
 from .records import SandboxOutcome, TrialStatus
-from .sandbox import BaseSandbox, ProgressFn, SandboxRequest
+from .sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from .sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
 from .scoring import CHECKPOINTS, Decision, aggregate, decide_goal, dynamics_flags, is_higher_better
 
@@ -53,7 +53,10 @@ def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data
     """
     report = _base_report(label, source, config, data)
     batches = batches or seed_batches(config.seeds)
-    check = preflight(source, Path(label).name)
+    check = preflight(source, Path(label).name, config.entry, config.model_args,
+                      dataset_args(data.n_classes, data.input_shape))
+    if check.entry is not None:
+        report["model"]["entry"] = check.entry.record(config.model_args, check.filled)
     if not check.ok:
         return _finish(report, config, TrialStatus.INVALID_SUBMISSION, check.message, failed_batch=batches[0])
     if check.suspicious_imports or check.suspicious_calls:
@@ -66,9 +69,12 @@ def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data
                                               "seccomp_sha256": _profile_sha(config.limits.runtime)}
     probs: dict[int, object] = {}
     for batch in batches:
-        outcome = sandbox.run(_request(config, data, source, batch, trial_id), progress)
+        job = _job(config, data, batch, check.entry.name, check.model_args)
+        outcome = sandbox.run(_request(config, data, source, job, trial_id), progress)
         report["sandbox"]["runs"].append(_run_block(outcome, batch))
         _sandbox_summary(report, outcome)
+        if outcome.status is TrialStatus.CRASHED and ends_in_runner(outcome.stderr_tail):
+            report["flags"].append("runner_error")  # a hint for us, never a status: the model can forge it
         if outcome.status is not TrialStatus.OK:
             return _finish(report, config, outcome.status, outcome.message, failed_batch=batch)
         scored = score_batch(outcome, batch, data)
@@ -97,13 +103,14 @@ def _profile_sha(runtime: str | None) -> str:
     return hashlib.sha256(profile_for(runtime).encode()).hexdigest()
 
 
-def _request(config: EvalConfig, data: PreparedDataset, source: str, seeds: list[int],
+def _request(config: EvalConfig, data: PreparedDataset, source: str, job: JobSpec,
              trial_id: str | None = None) -> SandboxRequest:
-    return SandboxRequest(job=_job(config, data, seeds), model_source=source, data_dir=data.public_dir,
+    return SandboxRequest(job=job, model_source=source, data_dir=data.public_dir,
                           limits=config.limits, trial_id=trial_id or f"eval-{uuid.uuid4().hex[:12]}")
 
 
-def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int]) -> JobSpec:
+def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int], entry: str = "Model",
+         model_args: dict | None = None) -> JobSpec:
     threads = thread_count(config.limits)
     t = config.training
     return JobSpec(
@@ -114,6 +121,7 @@ def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int]) -> JobSpec
         schedule=t.schedule, label_smoothing=t.label_smoothing, grad_clip=t.grad_clip,
         early_stopping_patience=t.patience, max_params=t.max_params,
         seed_workers=seed_workers(len(seeds), threads, config.parallel_seeds),
+        entry=entry, model_args=model_args or {},
     )
 
 

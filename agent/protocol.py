@@ -8,13 +8,13 @@ only the test predictions (scored on the host) ever count.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["PROTOCOL_VERSION", "JobSpec", "RunnerReport", "SeedReport", "SeedCurves"]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: the host names the model entry and its constructor arguments
 
 MAX_EPOCHS = 10_000  # bounds every list the runner may send back
 DONE_MARKER = ".done"
@@ -24,6 +24,7 @@ EXIT_OK = 0
 EXIT_CRASHED = 1
 EXIT_REJECTED = 65
 EXIT_DEADLINE = 124
+EXIT_RUNNER_ERROR = 70  # the runner failed before it imported the model file (EX_SOFTWARE)
 
 
 class JobSpec(BaseModel):
@@ -54,6 +55,8 @@ class JobSpec(BaseModel):
     grad_clip: float | None = Field(default=None, gt=0)
     early_stopping_patience: int | None = Field(default=None, ge=1)
     seed_workers: int = Field(default=1, ge=1)
+    entry: str = Field(default="Model", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    model_args: dict[str, Any] = Field(default_factory=dict)
 
 
 Floats = list[float | None]
@@ -96,7 +99,7 @@ class RunnerReport(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    protocol_version: Literal[1]
+    protocol_version: Literal[2]
     torch_version: str = Field(max_length=64)
     device: Literal["cpu", "cuda"]
     started_at: float

@@ -298,7 +298,8 @@ def measure(args) -> dict:
     try:
         data = prepare(config.dataset, work / "cache")
         # Exactly the request an `agent eval` of this model sends (one batch of seeds).
-        request = evaluation._request(config, data, source, evaluation.seed_batches(config.seeds)[0])
+        job = evaluation._job(config, data, evaluation.seed_batches(config.seeds)[0])
+        request = evaluation._request(config, data, source, job)
         sandbox = metered(DockerSandbox)()
         runner_root = extract_runner(sandbox, work / "runner")
         same_as_tree = _tree_digest(runner_root / "runner") == _tree_digest(ROOT / "sandbox_image" / "runner")

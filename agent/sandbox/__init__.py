@@ -3,6 +3,7 @@
 from ._base import BaseSandbox, ProgressFn, SandboxRequest
 from ._controls import seccomp_sha256
 from ._image import ImageInfo, image_tag
+from ._status import ends_in_runner
 
 __all__ = [
     "BaseSandbox",
@@ -11,6 +12,7 @@ __all__ = [
     "ProgressFn",
     "SandboxRequest",
     "build_image",
+    "ends_in_runner",
     "image_tag",
     "seccomp_sha256",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..protocol import EXIT_DEADLINE, EXIT_REJECTED
+from ..protocol import EXIT_DEADLINE, EXIT_REJECTED, EXIT_RUNNER_ERROR
 from ..records import TrialStatus
 from ._controls import RUNNER_DEADLINE_MARGIN_S
 
@@ -31,6 +31,9 @@ _RESOURCE_PATTERNS = re.compile(
 # Whether a huge tensor ends as this or as OOMKilled depends only on the host's overcommit
 # policy and RAM, so both must be ``oom``.
 _MEMORY_PATTERNS = re.compile(r"MemoryError|can't allocate memory|Cannot allocate memory")
+RUNNER_CODE = "/opt/runner/runner/"  # where the image keeps the runner's own modules
+MODEL_CODE = "/job/"  # where the model file is mounted
+_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,8 @@ def decide(obs: Observation) -> tuple[TrialStatus, str]:
     last = _last_line(obs.stderr_tail)
     if obs.infra_error:
         return TrialStatus.INFRA_ERROR, obs.infra_error
+    if obs.exit_code == EXIT_RUNNER_ERROR:  # the runner's own code, before any of the model's ran
+        return TrialStatus.INFRA_ERROR, f"the runner failed before importing the model: {last or 'no error output'}"
     if obs.we_killed and obs.exit_ignored:
         return TrialStatus.TIMEOUT, "we killed it: it kept running after its output was collected"
     if obs.we_killed:
@@ -85,6 +90,17 @@ def decide(obs: Observation) -> tuple[TrialStatus, str]:
     if not obs.done_marker:
         return TrialStatus.INVALID_OUTPUT, "the process exited before writing its predictions"
     return TrialStatus.OK, TrialStatus.OK.message
+
+
+def ends_in_runner(stderr_tail: str) -> bool:
+    """True when the last traceback's innermost frame of ours or the model's is the runner's.
+
+    Library frames (torch, numpy) are skipped: a runner bug often raises inside torch. Only a hint
+    for the ``runner_error`` flag: the model shares the process and can print any traceback it
+    likes, so this never decides a status.
+    """
+    frames = [f for f in _FRAME.findall(stderr_tail or "") if f.startswith((RUNNER_CODE, MODEL_CODE))]
+    return bool(frames) and frames[-1].startswith(RUNNER_CODE)
 
 
 def _last_line(text: str) -> str:

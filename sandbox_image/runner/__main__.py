@@ -16,7 +16,7 @@ import time
 import traceback
 
 from . import protocol as p
-from .model_loader import ModelRejected
+from .model_loader import ModelRejected, model_imported
 
 STARTED = time.time()
 
@@ -121,12 +121,16 @@ def main(argv: list[str] | None = None) -> int:
         code = run(args.job_dir, args.data_dir, args.out_dir)
     except p.JobError as exc:
         print(f"runner: bad job: {exc}", file=sys.stderr)
-        return p.EXIT_CRASHED
+        return p.EXIT_RUNNER_ERROR
     except ModelRejected as exc:
         print(f"model rejected: {exc}", file=sys.stderr)
         return p.EXIT_REJECTED
     except BaseException:  # the model's own errors, SystemExit included, are data
         traceback.print_exc()
+        if not model_imported():  # nothing of the model has run yet: the failure is ours
+            print("runner: failed before importing the model file", file=sys.stderr)
+            sys.stderr.flush()
+            return p.EXIT_RUNNER_ERROR
         sys.stderr.flush()
         return p.EXIT_CRASHED
     if not args.no_linger:

@@ -1,4 +1,4 @@
-"""Import the model file and check it against the model contract."""
+"""Import the model file, build its entry, and check the result against the model contract."""
 
 from __future__ import annotations
 
@@ -11,8 +11,20 @@ class ModelRejected(Exception):
     """The model file does not satisfy the contract (one-line reason for the user)."""
 
 
-def load_model_class(path: str):
-    """Import ``path`` and return the model class: ``Model``, else the single nn.Module subclass."""
+_imported = False  # set just before the model file runs: from then on a failure may be the model's
+
+
+def model_imported() -> bool:
+    """True once the model file has started to run in this process (see EXIT_RUNNER_ERROR)."""
+    return _imported
+
+
+def load_entry(path: str, entry: str):
+    """Import ``path`` and return ``entry``: an nn.Module class or a callable that builds one.
+
+    The host resolved ``entry`` from the file's AST; this only looks it up.
+    """
+    global _imported
     import torch.nn as nn
 
     spec = importlib.util.spec_from_file_location("submitted_model", path)
@@ -20,32 +32,57 @@ def load_model_class(path: str):
         raise ModelRejected(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules["submitted_model"] = module
+    _imported = True
     spec.loader.exec_module(module)
-    candidate = getattr(module, "Model", None)
-    if isinstance(candidate, type) and issubclass(candidate, nn.Module):
-        return candidate
-    defined = [
-        obj
-        for obj in vars(module).values()
-        if isinstance(obj, type) and issubclass(obj, nn.Module) and obj.__module__ == module.__name__
-    ]
-    if len(defined) != 1:
-        names = ", ".join(sorted(c.__name__ for c in defined)) or "none"
-        raise ModelRejected(
-            f"expected a class named Model or exactly one nn.Module subclass, found: {names}"
-        )
-    return defined[0]
+    found = getattr(module, entry, None)
+    if found is None:
+        raise ModelRejected(f"the model file defines no {entry}")
+    if isinstance(found, type) and not issubclass(found, nn.Module):
+        raise ModelRejected(f"{entry} is a class but not an nn.Module subclass")
+    if not callable(found):
+        raise ModelRejected(f"{entry} is a {type(found).__name__}, not a class or a factory")
+    return found
 
 
-def check_constructor(cls) -> None:
-    """The constructor must be callable with no arguments."""
-    required = [
-        p.name
-        for p in list(inspect.signature(cls.__init__).parameters.values())[1:]
-        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
-    if required:
-        raise ModelRejected(f"{cls.__name__}() must take no required arguments, has: {required}")
+def build_model(factory, entry: str, args: dict):
+    """``factory(**args)``, checked against its signature first; the result must be an nn.Module."""
+    import torch.nn as nn
+
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C callable: let the call say what is wrong
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**args)
+        except TypeError as exc:
+            raise ModelRejected(f"{entry}{signature}: {exc}") from None
+    model = factory(**args)
+    if not isinstance(model, nn.Module):
+        raise ModelRejected(f"{entry}(...) returned {type(model).__name__}, not an nn.Module")
+    return model
+
+
+def materialize(model, batch) -> None:
+    """Run one no-grad forward in eval mode when lazy modules (``nn.LazyLinear``...) await their shapes.
+
+    Parameters and buffers of lazy modules exist only after a first forward; counting them,
+    moving them or handing them to an optimizer before that fails. Eval mode: no dropout draw,
+    no BatchNorm statistics update, so this pass changes nothing but the shapes.
+    """
+    import itertools
+
+    from torch.nn.parameter import is_lazy
+
+    if not any(is_lazy(t) for t in itertools.chain(model.parameters(), model.buffers())):
+        return
+    import torch
+
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(batch)
+    model.train(was_training)
 
 
 def check_output(output, batch: int, n_classes: int) -> None:

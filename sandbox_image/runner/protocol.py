@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: the host names the model entry and its constructor arguments
 
 # Paths inside the container (the host mounts/creates exactly these).
 JOB_DIR = "/job"
@@ -29,6 +29,10 @@ EXIT_OK = 0
 EXIT_CRASHED = 1
 EXIT_REJECTED = 65  # the model file does not satisfy the model contract (EX_DATAERR)
 EXIT_DEADLINE = 124  # the runner's own deadline (the host's kill comes later)
+# Used only before the model file is imported: a failure there is ours (the host's infra_error).
+# After the import the model shares this process and could exit with it too; that only turns
+# its own trial into a retried, unscored infra_error.
+EXIT_RUNNER_ERROR = 70  # EX_SOFTWARE
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "cosine", "step")
@@ -65,6 +69,8 @@ class JobSpec:
     grad_clip: float | None = None
     early_stopping_patience: int | None = None
     seed_workers: int = 1
+    entry: str = "Model"  # the class or factory in the model file; the host resolved it
+    model_args: dict = field(default_factory=dict)  # keyword arguments for the entry (JSON values)
 
     @classmethod
     def from_json(cls, text: str) -> JobSpec:
@@ -98,6 +104,8 @@ class JobSpec:
             raise JobError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
         if self.seed_workers < 1:
             raise JobError("seed_workers must be at least 1")
+        if not self.entry.isidentifier() or not isinstance(self.model_args, dict):
+            raise JobError("entry must be an identifier and model_args an object")
 
 
 @dataclass

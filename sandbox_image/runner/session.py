@@ -15,7 +15,7 @@ import sys
 import time
 
 from . import protocol as p
-from .model_loader import load_model_class
+from .model_loader import build_model, load_entry, materialize
 from .summary import peak_memory_bytes, summarize
 
 _SUFFIX = ".tmp"
@@ -53,13 +53,14 @@ def train_seeds(job: p.JobSpec, seeds: list[int], dirs: tuple[str, str, str], th
     torch.set_num_threads(threads)
     device = device_for(job)
     data = load_data(data_dir)
-    cls = load_model_class(os.path.join(job_dir, job.model_file))
+    factory = load_entry(os.path.join(job_dir, job.model_file), job.entry)
     records = []
     for seed in seeds:
         first: list[float] = []
         start = time.time()
         gen = seed_everything(seed)
-        model = cls()
+        model = build_model(factory, job.entry, job.model_args)
+        materialize(model, data["train_x"][:2])  # before the optimizer sees the parameters
         mark = lambda first=first: first.append(time.time())  # noqa: E731
         result = train_seed(model, job, data, gen, device, on_first_step=mark)
         folder = os.path.join(out_dir, p.seed_dir(seed))
@@ -128,8 +129,8 @@ def run(job_dir: str, data_dir: str, out_dir: str, started: float) -> int:
     torch.set_num_threads(job.threads)
     device = device_for(job)
     data = load_data(data_dir)
-    cls = load_model_class(os.path.join(job_dir, job.model_file))
-    summary = summarize(cls, job, data, device)
+    factory = load_entry(os.path.join(job_dir, job.model_file), job.entry)
+    summary = summarize(factory, job, data, device)
     del data
     dirs = (job_dir, data_dir, out_dir)
     workers = min(job.seed_workers, len(job.seeds))

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import resource
 
-from .model_loader import ModelRejected, check_constructor, check_output
+from .model_loader import ModelRejected, build_model, check_output, materialize
 from .protocol import JobSpec
 
 
-def summarize(cls, job: JobSpec, data: dict, device) -> dict:
-    """Build once, count parameters, one forward + backward on two examples, FLOPs for one."""
-    check_constructor(cls)
-    model = cls().to(device)
+def summarize(factory, job: JobSpec, data: dict, device) -> dict:
+    """Build once, materialize lazy modules, count parameters, one forward + backward on two
+    examples, FLOPs for one."""
+    model = build_model(factory, job.entry, job.model_args).to(device)
+    xb = data["train_x"][:2].to(device)
+    materialize(model, xb)
     total = sum(t.numel() for t in model.parameters())
     trainable = sum(t.numel() for t in model.parameters() if t.requires_grad)
     if total > job.max_params:
         raise ModelRejected(f"model has {total:,} parameters, over the cap of {job.max_params:,}")
     if trainable == 0:
         raise ModelRejected("model has no trainable parameters")
-    xb = data["train_x"][:2].to(device)
     out = model(xb)
     check_output(out, len(xb), job.n_classes)
     out.float().sum().backward()

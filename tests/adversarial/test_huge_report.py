@@ -11,7 +11,7 @@ from ._swap import model_that_swaps
 SOURCE = model_that_swaps("json", "dump", """
 def dump(obj, fh, *args, **kwargs):
     if str(getattr(fh, "name", "")).startswith("/out/report.json"):
-        fh.write('{"protocol_version": 1, "pad": "' + "x" * (64 * 1024 * 1024) + '"}')
+        fh.write('{"protocol_version": 2, "pad": "' + "x" * (64 * 1024 * 1024) + '"}')
         return None
     return _real_dump(obj, fh, *args, **kwargs)
 """)

@@ -46,7 +46,7 @@ def test_invalid_predictions_name_the_problem(payload, needle):
 
 
 def report(**over):
-    base = {"protocol_version": 1, "torch_version": "2.13.0", "device": "cpu", "started_at": 1.0,
+    base = {"protocol_version": 2, "torch_version": "2.13.0", "device": "cpu", "started_at": 1.0,
             "summary": {"params_total": 10, "params_trainable": 10, "output_shape": [2, 3]},
             "seeds": [{"seed": 0, "curves": {"train_loss": [1.0, float("nan")]}}]}
     return json.dumps(base | over).encode()

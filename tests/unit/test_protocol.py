@@ -27,7 +27,7 @@ def runner_protocol():
 def test_versions_and_constants_match(runner_protocol):
     assert runner_protocol.PROTOCOL_VERSION == host.PROTOCOL_VERSION
     for name in ("DONE_MARKER", "DONE_LINE", "REPORT_FILE", "EXIT_OK", "EXIT_CRASHED",
-                 "EXIT_REJECTED", "EXIT_DEADLINE"):
+                 "EXIT_REJECTED", "EXIT_DEADLINE", "EXIT_RUNNER_ERROR"):
         assert getattr(runner_protocol, name) == getattr(host, name), name
 
 

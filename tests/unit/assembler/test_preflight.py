@@ -50,7 +50,7 @@ def test_null_bytes_cannot_be_parsed():
 
 def test_no_class_at_all():
     assert _rejected("import torch\nx = torch.zeros(1)\n") == (
-        "model.py defines no class; define class Model(nn.Module)")
+        "model.py defines no class; define class Model(nn.Module) or name a factory as model.py:NAME")
 
 
 def test_classes_but_no_module():
@@ -60,7 +60,8 @@ def test_classes_but_no_module():
 def test_two_candidate_classes_without_a_model():
     source = GOOD.replace("class Model", "class Net") + GOOD.replace("class Model", "class Other")
     message = _rejected(source)
-    assert message == "model.py defines 2 nn.Module classes (Net, Other); name the model class Model"
+    assert message == ("model.py defines 2 nn.Module classes that no other class uses (Net, Other); "
+                       "name the model as model.py:NAME, e.g. model.py:Net")
 
 
 @pytest.mark.parametrize("base", ["nn.Module", "torch.nn.Module", "Module", "pl.LightningModule"])
@@ -90,11 +91,13 @@ def test_forward_from_a_base_the_file_does_not_define_is_given_the_benefit_of_th
 
 @pytest.mark.parametrize(
     ("signature", "names"),
-    [("self, n_classes", "n_classes"), ("self, a, b=1, *, c", "a, c"), ("self, /, width", "width")],
+    [("self, depth", "depth"), ("self, a, b=1, *, c", "a, c"), ("self, /, width", "width")],
 )
 def test_required_constructor_arguments(signature, names):
     message = _rejected(GOOD.replace("self, width: int = 16", signature))
-    assert message == f"Model.__init__ requires {names}; give them defaults so Model() builds with no arguments"
+    flags = " ".join(f"--model-arg {n}=VALUE" for n in names.split(", "))
+    assert message.startswith(f"Model requires {names} (signature Model(")
+    assert message.endswith(f"; pass {flags}")
 
 
 @pytest.mark.parametrize("signature", ["self", "self, *args, **kwargs", "self, *, width=3", "self, a=1, /"])

@@ -195,7 +195,8 @@ def test_rendered_files_are_lint_clean_and_formatted(tmp_path):
 
 def test_the_package_exports_what_it_documents():
     assert sorted(assembler.__all__) == sorted(
-        ["ALLOWED_IMPORT_ROOTS", "AssemblyError", "PreflightResult", "preflight", "render", "source_for"])
+        ["ALLOWED_IMPORT_ROOTS", "AssemblyError", "DEFAULT_ENTRY", "ModelEntry", "PreflightResult", "dataset_args",
+         "preflight", "render", "source_for"])
     assert all(hasattr(assembler, name) for name in assembler.__all__)
 
 
