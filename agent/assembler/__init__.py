@@ -7,8 +7,8 @@
     AssemblyError                     a spec that cannot be rendered for the data (ValueError)
 """
 
-from ._errors import AssemblyError
 from ._entry import DEFAULT_ENTRY, ModelEntry, dataset_args
+from ._errors import AssemblyError
 from ._preflight import ALLOWED_IMPORT_ROOTS, PreflightResult, preflight
 from ._templates import render, source_for
 

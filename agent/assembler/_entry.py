@@ -235,17 +235,21 @@ def _knowably_plain(cls: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> bool
 
 
 def _module_classes(classes: dict[str, ast.ClassDef]) -> list[str]:
-    """Classes deriving from ``*Module`` directly or through another module class of the file."""
+    """Classes deriving from ``*Module`` or ``nn.*`` (``nn.Sequential``) directly or through another
+    module class of the file."""
     found: list[str] = []
     grew = True
     while grew:
         grew = False
         for name, cls in classes.items():
-            if name not in found and any(dotted(b).split(".")[-1].endswith("Module") or dotted(b) in found
-                                         for b in cls.bases):
+            if name not in found and any(_module_base(dotted(b)) or dotted(b) in found for b in cls.bases):
                 found.append(name)
                 grew = True
     return [n for n in classes if n in found]  # in file order
+
+
+def _module_base(name: str) -> bool:
+    return name.split(".")[-1].endswith("Module") or name.startswith(("nn.", "torch.nn."))
 
 
 def _roots(modules: list[str], classes: dict[str, ast.ClassDef]) -> list[str]:

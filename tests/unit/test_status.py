@@ -75,3 +75,27 @@ def test_priority_order_matches_design():
 def test_a_model_that_ignores_the_exit_signal_is_our_kill_not_a_retryable_kill():
     status, message = decide(obs(exit_code=137, we_killed=True, exit_ignored=True))
     assert status is TrialStatus.TIMEOUT and "after its output was collected" in message
+
+
+def test_the_runner_s_own_failure_before_the_model_import_is_infra_error():
+    status, message = decide(obs(exit_code=70, stderr_tail="FileNotFoundError: /data/train_x.npy\n"
+                                                           "runner: failed before importing the model file"))
+    assert status is TrialStatus.INFRA_ERROR
+    assert message.startswith("the runner failed before importing the model")
+
+
+MODEL_FRAME = '  File "/job/model.py", line 9, in forward\n'
+RUNNER_FRAME = '  File "/opt/runner/runner/summary.py", line 20, in summarize\n'
+TORCH_FRAME = '  File "/opt/venv/lib/python3.11/site-packages/torch/nn/parameter.py", line 3, in numel\n'
+
+
+@pytest.mark.parametrize(
+    ("frames", "ours"),
+    [([RUNNER_FRAME, MODEL_FRAME], False), ([MODEL_FRAME, RUNNER_FRAME], True),
+     ([MODEL_FRAME, RUNNER_FRAME, TORCH_FRAME], True), ([RUNNER_FRAME, MODEL_FRAME, TORCH_FRAME], False), ([], False)],
+)
+def test_runner_error_hint_reads_the_innermost_frame_of_ours_or_the_model_s(frames, ours):
+    from agent.sandbox import ends_in_runner
+
+    tail = "Traceback (most recent call last):\n" + "".join(frames) + "ValueError: boom\n"
+    assert ends_in_runner(tail) is ours
