@@ -123,7 +123,8 @@ def _print_result(doc: dict) -> None:
     console.print(f"[{color}]{doc['status']}[/]:{bounds}", highlight=False)
     console.print(f"{doc['reason']}; {doc['trials']} trials, {doc['wall_s']}s wall, {doc['container_s']}s in "
                   f"containers", highlight=False)
-    console.print(f"report: {doc['report']['markdown']}", highlight=False)
+    # soft_wrap: a long path is left whole for the terminal to wrap, so it copies as one line
+    console.print(f"report: {doc['report']['markdown']}", highlight=False, soft_wrap=True)
 
 
 def list_runs(home: Path, as_json: bool) -> None:
@@ -132,18 +133,9 @@ def list_runs(home: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return
-    from rich.table import Table
+    from .report._console import runs_table
 
-    table = Table(title="runs")
-    for col in ("id", "created", "status", "trials", "best (95% CI)", "goal"):
-        table.add_column(col)
-    for r in rows:
-        best = "-"
-        if r.best and r.best.mean is not None:
-            best = f"{r.best.metric} {r.best.mean:.4f}" + (
-                f" [{r.best.ci_low:.4f}, {r.best.ci_high:.4f}]" if r.best.ci_low is not None else "")
-        table.add_row(r.id, f"{r.created_at:%Y-%m-%d %H:%M}", r.status.value, str(r.n_trials), best, r.goal)
-    Console().print(table)
+    Console().print(runs_table(rows))
 
 
 def show_run(home: Path, run_id: str, as_json: bool) -> None:
@@ -152,12 +144,9 @@ def show_run(home: Path, run_id: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
         return
-    run = doc["run"]
-    click.echo(f"{run['id']}  {run['status']}  goal: {run['goal']}")
-    for t in doc["trials"]:
-        rung = t.get("rung") or {}
-        click.echo(f"  #{t['number']:<3} {t['state']:<9} {str(t.get('status') or '-'):<18} "
-                   f"{rung.get('action', '-'):<10} {t.get('message', '')[:70]}")
+    from .report._console import print_run
+
+    print_run(doc, Console())
 
 
 def report_run(home: Path, run_id: str) -> Path:

@@ -99,6 +99,7 @@ def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: b
     import json
 
     from .report import compare
+    from .report._compare import print_comparison
 
     if len(reports) < 2:
         raise UsageError("compare needs at least two reports: REPORT_A REPORT_B [...]")
@@ -106,10 +107,7 @@ def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: b
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    for row in result["comparisons"]:
-        holm_note = f", Holm p={row['p_holm']:.3g}" if "p_holm" in row else ""
-        click.echo(f"{row['verdict']}  [n={row['n']}, p={row['p_value']:.3g}{holm_note}, "
-                   f"P(A>B)={row['p_a_better']:.3f}]  ({Path(row['a']).name} vs {Path(row['b']).name})")
+    print_comparison(result, Console())
 
 
 @main.command("run")
@@ -231,7 +229,7 @@ def doctor_cmd(as_json: bool):
     """Check the Docker engine, runtime, limits and the sandbox image; ok/warn/fail each."""
     import json
 
-    from .sandbox._doctor import as_dicts, run_checks
+    from .sandbox._doctor import as_dicts, checks_table, run_checks
 
     with err_console.status("checking the sandbox (runs a short probe container)"):
         checks = run_checks()
@@ -239,12 +237,7 @@ def doctor_cmd(as_json: bool):
     if as_json:
         click.echo(json.dumps({"ok": not failed, "checks": as_dicts(checks)}, indent=2))
     else:
-        style = {"ok": "green", "warn": "yellow", "fail": "red"}
-        console = Console()
-        for x in checks:
-            step = f"  [dim]-> {x.next_step}[/]" if x.next_step and x.level != "ok" else ""
-            console.print(f"[{style[x.level]}]{x.level:>4}[/]  {x.name}: {x.detail}{step}",
-                          highlight=False)
+        Console().print(checks_table(checks))
     sys.exit(EXIT_ERROR if failed else EXIT_OK)
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
+
+from rich.console import Console
+from rich.text import Text
 
 from ..errors import UsageError
 from ..scoring import compare_paired, holm, is_higher_better
@@ -47,3 +51,18 @@ def compare(paths: list[Path], metric: str = "accuracy", alpha: float = 0.05) ->
         for row, p_adj, reject in zip(rows, adjusted.adjusted, adjusted.reject, strict=True):
             row |= {"p_holm": p_adj, "significant_holm": bool(reject)}
     return {"metric": metric, "alpha": alpha, "comparisons": rows}
+
+
+
+
+def print_comparison(result: dict, console: Console) -> None:
+    """Per comparison, the verdict, then its numbers and the two files indented below; wrapped
+    by words, so a file name is never split (unless it is wider than the terminal)."""
+    for row in result["comparisons"]:
+        holm_note = f", Holm p={row['p_holm']:.3g}" if "p_holm" in row else ""
+        numbers = f"n={row['n']}, p={row['p_value']:.3g}{holm_note}, P(A>B)={row['p_a_better']:.3f}"
+        files = f"{Path(row['a']).name} vs {Path(row['b']).name}"
+        console.print(Text(row["verdict"]))
+        console.print(Text(textwrap.fill(f"{numbers}: {files}", console.width, initial_indent="  ",
+                                         subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)),
+                      soft_wrap=True)

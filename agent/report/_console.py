@@ -1,15 +1,46 @@
-"""The human-readable summary of an eval report (rich)."""
+"""What the CLI prints for people (rich): the eval summary and the tables.
+
+A value a user types next (a dataset name, a run id, a trial number, a metric) sits in a
+``no_wrap`` column, in full, down to 60 columns; descriptions wrap, move to a second line, or
+are left to ``--json``.
+"""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 _STYLE = {"ok": "bold green"}
 
 
 def _fmt(v) -> str:
     return "-" if v is None else f"{v:.4f}"
+
+
+# Each column costs its padding and one border: 3 characters, plus the table's closing border.
+_PER_COLUMN = 3
+_NUMBER = len("0.0000")
+_CI = len("[0.0000, 0.0000]")
+
+
+def _metrics_table(agg: dict, width: int) -> Table:
+    """Metric names (typed next, as ``--metric``) and numbers never wrap or get cut. One line per
+    metric: ``min``/``max`` are left out (they stay in ``--json``) when they would not fit; on a
+    narrower terminal still the interval wraps after its comma."""
+    name_w = max(map(len, ["metric", *agg]))
+    full = name_w + 4 * _NUMBER + len("nn") + _CI + 7 * _PER_COLUMN + 1
+    stats = ("mean", "std", "min", "max") if full <= width else ("mean", "std")
+    table = Table(title="metrics across seeds (95% Student-t interval)",
+                  caption=None if "min" in stats else "min/max: --json")
+    table.add_column("metric", no_wrap=True)
+    for col in (*stats, "n"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("95% CI", justify="right")
+    for name, s in agg.items():
+        ci = "-" if s["ci_low"] is None else f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
+        table.add_row(name, *(_fmt(s[k]) for k in stats), str(s["n"]), ci)
+    return table
 
 
 def print_eval(report: dict, console: Console) -> None:
@@ -23,14 +54,7 @@ def print_eval(report: dict, console: Console) -> None:
         console.print(f"flags: {', '.join(report['flags'])}")
     agg = report.get("aggregate") or {}
     if agg:
-        table = Table(title="metrics across seeds (95% Student-t interval)")
-        for col in ("metric", "mean", "std", "min", "max", "n", "95% CI"):
-            table.add_column(col, justify="right" if col != "metric" else "left")
-        for name, s in agg.items():
-            ci = "-" if s["ci_low"] is None else f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
-            table.add_row(name, _fmt(s["mean"]), _fmt(s["std"]), _fmt(s["min"]), _fmt(s["max"]),
-                          str(s["n"]), ci)
-        console.print(table)
+        console.print(_metrics_table(agg, console.width))
     goal = report.get("goal")
     if goal:
         color = {"achieved": "green", "not_achieved": "red"}.get(goal["decision"], "yellow")
@@ -48,3 +72,77 @@ def print_eval(report: dict, console: Console) -> None:
     if status != "ok" and box.get("stderr_tail"):
         console.print("[dim]stderr (tail):[/]")
         console.print(box["stderr_tail"][-1500:], markup=False, highlight=False)
+
+
+# Narrower than this, the last column is too narrow for sources: they and the cache state go to --json.
+_DATASETS_WIDE = 72
+
+
+def datasets_table(rows: list[dict], width: int) -> Table:
+    """A name is typed next (``--dataset NAME``): its column never wraps or gets cut, at 60 columns
+    too; what an entry is (modality, input, classes; its source below) wraps in the last one."""
+    wide = width >= _DATASETS_WIDE
+    table = Table(title="datasets", caption=f"{'' if wide else 'sources, cache, '}aliases and licenses: "
+                                            "research-agent datasets --json")
+    for col in ("name", "offline", "cached") if wide else ("name", "offline"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("about", overflow="fold")
+    for r in rows:
+        about = Text(_dataset_kind(r))
+        cells = [r["name"], "yes" if r["available_offline"] else Text("no", style="yellow")]
+        if wide:
+            about.append("\n" + r["source"], style="dim")  # Text, not markup: sources hold brackets ("[SEP]")
+            cells.append("yes" if r["cached"] else "no")
+        table.add_row(*cells, about)
+    return table
+
+
+def _dataset_kind(row: dict) -> str:
+    """``image, 1x28x28, 10 classes``; ``tabular, 30 features, 2 classes``."""
+    shape = "x".join(map(str, row["input_shape"] or ()))
+    size = shape and shape + {"tabular": " features", "text": " tokens"}.get(row["modality"], "")
+    return ", ".join(k for k in (row["modality"], size, row["n_classes"] and f"{row['n_classes']} classes") if k)
+
+
+def runs_table(rows) -> Table:
+    """``RunSummary`` rows. The id is typed next (``runs show``, ``resume``, ``report``), so it
+    never wraps; its creation time and the trial count sit below the id and the status."""
+    table = Table(title="runs")
+    table.add_column("id", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("best (95% CI) / goal", overflow="fold")
+    for r in rows:
+        best = "-"
+        if r.best and r.best.mean is not None:
+            best = f"{r.best.metric} {r.best.mean:.4f}" + (
+                f" [{r.best.ci_low:.4f}, {r.best.ci_high:.4f}]" if r.best.ci_low is not None else "")
+        trials = f"{r.n_trials} trial{'' if r.n_trials == 1 else 's'}"
+        table.add_row(Text.assemble(r.id, (f"\n{r.created_at:%Y-%m-%d %H:%M}", "dim")),
+                      Text.assemble(r.status.value, (f"\n{trials}", "dim")),
+                      Text.assemble(best, ("\n" + r.goal, "dim")))
+    return table
+
+
+_MESSAGE_CHARS = 160  # the whole message is in `runs show --json`
+
+
+def print_run(doc: dict, console: Console) -> None:
+    """A run export (``export_run``): its id and goal, then one row per trial. Trial numbers never
+    wrap; a finished trial shows how it ended, another where it is (pending, running)."""
+    run = doc["run"]
+    console.print(Text.assemble(run["id"], "  ", run["status"]))
+    console.print(Text(f"goal: {run['goal']}"))
+    table = Table()
+    for col in ("#", "status", "action"):
+        table.add_column(col, no_wrap=True, justify="right" if col == "#" else "left")
+    table.add_column("message", overflow="fold")
+    for t in doc["trials"]:
+        table.add_row(str(t["number"]), str(t.get("status") or t["state"]),
+                      str((t.get("rung") or {}).get("action", "-")), Text(_first_line(t.get("message"))))
+    if doc["trials"]:
+        console.print(table)
+
+
+def _first_line(message: str | None) -> str:
+    line = (message or "").partition("\n")[0]
+    return line if len(line) <= _MESSAGE_CHARS else line[:_MESSAGE_CHARS - 1] + "…"

@@ -195,3 +195,23 @@ def _probe_checks(facts: dict, oom: bool, exit_code) -> list[Check]:
 
 def as_dicts(checks: list[Check]) -> list[dict]:
     return [asdict(x) for x in checks]
+
+
+_LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
+
+
+def checks_table(checks: list[Check]):
+    """A rich grid, one row per check: its level, then ``name: detail`` wrapped by words under
+    itself; a failing check's next step (often a command to type) on its own line below."""
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for x in checks:
+        text = Text(f"{x.name}: {x.detail}")
+        if x.next_step and x.level != "ok":
+            text.append(f"\n-> {x.next_step}", style="dim")
+        grid.add_row(Text(x.level, style=_LEVEL_STYLE[x.level]), text)
+    return grid
