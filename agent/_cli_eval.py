@@ -16,7 +16,7 @@ from .config import (
     parse_seeds,
     validated,
 )
-from .data import DEFAULT_DATASET, resolve
+from .data import DEFAULT_DATASET, dataset_spec
 from .errors import ConfigError
 from .records import SandboxLimits, TrialStatus
 
@@ -30,11 +30,10 @@ def limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
                      cpus=cpus or default_cpus(), gpus=parse_gpus(gpus), runtime=runtime)
 
 
-def dataset_name(dataset: str, target_column: str | None) -> str:
-    """Catalog names become canonical; paths and hub specs stay as given (validated here)."""
-    src = resolve(dataset, target_column)
-    keep = dataset.startswith(("hf:", "synthetic:")) or "/" in dataset or dataset.lower().endswith(".csv")
-    return dataset if keep else src.name
+def dataset_name(dataset: str, target_column: str | None, drop_columns: tuple[str, ...] = ()) -> str:
+    """Catalog names become canonical; paths and hub specs stay as given (the catalog decides which
+    is which, and checks it and any --drop-column now)."""
+    return dataset_spec(dataset, target_column, tuple(drop_columns))
 
 
 def split_target(target: str | None, target_column: str | None) -> tuple[float | None, str | None]:
@@ -78,10 +77,13 @@ def eval_options(fn):
     options = [
         click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
         click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
-                     help="Catalog name (see `datasets`), a .csv path, hf:NAME[:CONFIG], or an image folder."),
+                     help="Catalog name (see `datasets`), a .csv/.tsv/.parquet path, hf:NAME[:CONFIG], "
+                          "or an image folder."),
         click.option("--target", default=None,
                      help="Goal for --metric (a number, e.g. 0.9); for a CSV, a non-number names the label column."),
         click.option("--target-column", default=None, help="The label column of a CSV dataset."),
+        click.option("--drop-column", "drop_column", multiple=True, default=(), metavar="COL",
+                     help="A table column to leave out (an identifier, a leak); repeatable."),
         click.option("--metric", default="accuracy", show_default=True, help="The metric the goal is about."),
         click.option("--seeds", default="3", show_default=True,
                      help="Number of seeds, or `auto`: add seeds at 3, 5, 10 until the goal is decided."),
@@ -121,11 +123,12 @@ def eval_options(fn):
 
 def config_from_options(o: dict) -> EvalConfig:
     goal, column = split_target(o["target"], o["target_column"])
+    drop = tuple(o.get("drop_column", ()))
     training = validated(TrainingConfig, weight_decay=o["weight_decay"], schedule=o["schedule"],
                          label_smoothing=o["label_smoothing"], grad_clip=o["grad_clip"],
                          patience=o["patience"], max_params=o["max_params"])
     return validated(
-        EvalConfig, dataset=dataset_name(o["dataset"], column), target_column=column,
+        EvalConfig, dataset=dataset_name(o["dataset"], column, drop), target_column=column, drop_columns=drop,
         seeds=parse_seeds(o["seeds"]), target=goal, metric=o["metric"], training=training,
         parallel_seeds=o["parallel_seeds"], epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"],
         optimizer=o["optimizer"], subset_size=o["subset_size"], test_size=o["test_size"],

@@ -73,6 +73,7 @@ class EvalConfig(BaseModel):
 
     dataset: str = "digits"
     target_column: str | None = None
+    drop_columns: tuple[str, ...] = ()  # table feature columns removed before anything is fitted (ids, leaks)
     seeds: int | Literal["auto"] = 3
     target: float | None = None
     metric: str = "accuracy"

@@ -86,6 +86,8 @@ class PreparedDataset(BaseModel):
         return np.load(self.public_dir / "val_y.npy", allow_pickle=False)
 
     def card(self) -> dict:
+        """The report's ``dataset`` block. ``class_names[i]`` names class ``i`` (per-class metrics and
+        the confusion matrix are indexed by it); a table adds ``columns``: what each became."""
         return {
             "name": self.name,
             "modality": self.modality,
@@ -93,6 +95,7 @@ class PreparedDataset(BaseModel):
             "n_val": self.n_val,
             "n_test": self.n_test,
             "n_classes": self.n_classes,
+            "class_names": list(self.class_names),
             "input_shape": list(self.input_shape),
             "fingerprint": self.fingerprint,
         } | self.extra

@@ -16,10 +16,10 @@ import numpy as np
 from ..errors import DatasetError
 from . import _preprocess
 from ._base import DatasetSource, PreparedDataset
-from ._csv import CsvSource
 from ._hf import Cola, Imdb, Qnli, RottenTomatoes, RottenTomatoesReviews, Sst2
 from ._openml import Adult, CreditCardFraud, Titanic
 from ._sklearn import BreastCancer, Digits, Iris, Synthetic, Wine
+from ._table import TableSource, check_drop, table_format
 from ._vision import CIFAR10, CIFAR100, MNIST, SVHN, FashionMNIST
 
 DEFAULT_DATASET = "digits"
@@ -52,31 +52,70 @@ def canonical_name(name: str) -> str:
     return resolve(name).name
 
 
+def spec_kind(name: str) -> str:
+    """How the catalog reads ``name``: ``"synthetic"``, ``"hub"``, ``"table"`` (a CSV/TSV/Parquet path,
+    or any existing file), ``"folder"`` (an image folder) or ``"catalog"`` (a name or alias).
+
+    The one place that decides what is a path; the CLI asks it (through ``dataset_spec``).
+    """
+    if name.startswith("synthetic:"):
+        return "synthetic"
+    if name.startswith("hf:"):
+        return "hub"
+    path = Path(name).expanduser()
+    if table_format(name) is not None or path.is_file():
+        return "table"
+    if (path.is_dir() and os.sep in name) or name.startswith("."):
+        return "folder"
+    return "catalog"
+
+
 def resolve(name: str, target: str | None = None) -> DatasetSource:
     """A source for ``name``: a catalog name, ``synthetic:...``, ``hf:NAME[:CONFIG]``,
-    a ``.csv`` path (with ``target``), or an image folder."""
-    if name.startswith("synthetic:"):
+    a table file (``.csv``, ``.tsv``, ``.parquet``, optionally compressed; with ``target``), or an image folder."""
+    kind = spec_kind(name)
+    if kind == "synthetic":
         return Synthetic(name.partition(":")[2])
-    if name.startswith("hf:"):
+    if kind == "hub":
         from ._hf import HubSource
 
         return HubSource(name[3:])
-    path = Path(name).expanduser()
-    if name.lower().endswith(".csv") or path.is_file():
-        return CsvSource(str(path), target)
-    if path.is_dir() and os.sep in name or name.startswith("."):
+    if kind == "table":
+        return TableSource(str(Path(name).expanduser()), target)
+    if kind == "folder":
         from ._vision import ImageFolderSource
 
-        return ImageFolderSource(str(path))
+        return ImageFolderSource(str(Path(name).expanduser()))
     cls = _by_name().get(_key(name))
     if cls is None:
         close = difflib.get_close_matches(_key(name), list(_by_name()), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}? " if close else ""
         raise DatasetError(
             f"unknown dataset {name!r}; {hint}see `research-agent datasets` for the catalog "
-            "(or pass a .csv path with --target, hf:NAME, or an image folder)"
+            "(or pass a .csv/.tsv/.parquet path with --target-column, hf:NAME, or an image folder)"
         )
     return cls()
+
+
+def dataset_spec(name: str, target: str | None = None, drop_columns: tuple[str, ...] = ()) -> str:
+    """What to record and later pass to ``prepare``: a catalog name becomes canonical, a path or a
+    ``hf:``/``synthetic:`` spec stays as given. Checks it now (one-line ``DatasetError``), and a table
+    file's ``drop_columns`` against its header (the rows are not read)."""
+    src = resolve(name, target)
+    if drop_columns:
+        _check_drop_early(src, tuple(drop_columns))
+    return src.name if spec_kind(name) == "catalog" else name
+
+
+def _check_drop_early(src: DatasetSource, drop: tuple[str, ...]) -> None:
+    _tables_only(src)
+    if isinstance(src, TableSource):
+        check_drop(src.columns(), drop, src.target, src.path.name)
+
+
+def _tables_only(src: DatasetSource) -> None:
+    if src.modality != "tabular":
+        raise DatasetError(f"--drop-column applies to tables; {src.name} is {src.modality} data")
 
 
 def get_source(name: str) -> DatasetSource:
@@ -91,10 +130,17 @@ def prepare(
     target: str | None = None,
     split_seed: int = 0,
     progress=None,
+    drop_columns: tuple[str, ...] | list[str] = (),
 ) -> PreparedDataset:
-    """Materialize ``name`` into the cache once (atomically) and return the entry."""
+    """Materialize ``name`` into the cache once (atomically) and return the entry.
+
+    ``drop_columns`` (tables only) removes feature columns by name before anything is fitted.
+    """
     src = resolve(name, target)
-    opts = _preprocess.PrepOptions(subset_size=subset_size, test_size=test_size, split_seed=split_seed)
+    if drop_columns:
+        _tables_only(src)
+    opts = _preprocess.PrepOptions(subset_size=subset_size, test_size=test_size, split_seed=split_seed,
+                                   drop_columns=tuple(drop_columns))
     params = {"source": src.identity(), "options": opts.model_dump(),
               "val_fraction": _preprocess.VAL_FRACTION, "preprocess": _preprocess.PREPROCESS_VERSION}
     fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
@@ -103,7 +149,7 @@ def prepare(
     if not (entry / "meta.json").exists():
         _materialize(src, params, opts, entry, cache_root, progress)
     meta = json.loads((entry / "meta.json").read_text())
-    extra = {k: meta[k] for k in ("vocab_size", "pad_id", "max_len") if k in meta}
+    extra = {k: meta[k] for k in ("vocab_size", "pad_id", "max_len", "columns") if k in meta}
     return PreparedDataset(
         name=src.name, modality=meta["modality"], n_classes=meta["n_classes"],
         input_shape=tuple(meta["input_shape"]), n_train=meta["n_train"], n_val=meta["n_val"],
@@ -118,6 +164,9 @@ def _safe(name: str) -> str:
 
 def _materialize(src, params, opts, entry: Path, cache_root: Path, progress) -> None:
     raw = src.load(cache_root / "raw", progress)
+    if opts.drop_columns:  # after the load: a catalog table's columns are known only now
+        columns = [str(c) for c in getattr(raw.train_x, "columns", range(np.shape(raw.train_x)[1]))]
+        check_drop(columns, opts.drop_columns, getattr(src, "target", None), src.name)
     arrays, meta = _preprocess.build(raw, src.modality, opts)
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from ..errors import DatasetError
 from ._base import DatasetSource, RawSplits
-from ._csv import split_frame
+from ._table import split_frame
 
 OPENML_DIR = ("openml", "openml.org")  # under data_home: fetch_openml's own cache layout
 RETRIES = 1  # fetch_openml's minimum; a dead network should fail in seconds, not minutes

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from ..errors import DatasetError
 from ._base import RawSplits
 
-PREPROCESS_VERSION = "2"  # bump when any transform below changes: it invalidates the cache
+PREPROCESS_VERSION = "3"  # bump when any transform below changes: it invalidates the cache
 VAL_FRACTION = 0.1  # validation comes out of train, stratified
 PAD_ID, UNK_ID = 0, 1
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -27,6 +27,7 @@ class PrepOptions(BaseModel):
     split_seed: int = 0
     text_max_len: int = 128
     text_max_vocab: int = 20_000
+    drop_columns: tuple[str, ...] = ()  # tables only: identifiers and leaks, by column name
 
 
 def build(raw: RawSplits, modality: str, opts: PrepOptions) -> tuple[dict[str, np.ndarray], dict]:
@@ -107,35 +108,30 @@ def _images(train, val, test, opts: PrepOptions):
 
 
 def _tabular(train, val, test, opts: PrepOptions):
-    import pandas as pd
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from ._vectorize import TableEncoder
 
-    frames = [pd.DataFrame(x) if not hasattr(x, "columns") else x for x in (train, val, test)]
-    train, val, test = (f.set_axis([str(c) for c in f.columns], axis=1) for f in frames)
+    frames = [_frame(x) for x in (train, val, test)]
+    dropped = dict.fromkeys(opts.drop_columns, "dropped (--drop-column)")
+    train = frames[0].drop(columns=list(dropped))
     empty = [c for c in train.columns if train[c].isna().all()]
     if empty:
         print(f"note: dropping columns with no values in train: {', '.join(empty[:10])}", file=sys.stderr)
-        train, val, test = (f.drop(columns=empty) for f in (train, val, test))
+        dropped |= dict.fromkeys(empty, "dropped (no values in train)")
+    train, val, test = (f.drop(columns=list(dropped)) for f in frames)
     if train.shape[1] == 0:
-        raise DatasetError("no feature column has any value; check the CSV and --target")
-    numeric = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c])
-               and not pd.api.types.is_bool_dtype(train[c])]
-    categorical = [c for c in train.columns if c not in numeric]
-    transform = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical),
-    ])
-    for f in (train, val, test):
-        f[categorical] = f[categorical].astype(str).where(f[categorical].notna(), np.nan)
-    tr = transform.fit_transform(train).astype(np.float32)
-    out = [tr, transform.transform(val).astype(np.float32), transform.transform(test).astype(np.float32)]
-    meta = {"features": {"numeric": numeric, "categorical": categorical,
-                         "encoded": list(transform.get_feature_names_out())}}
-    return tuple(out), meta
+        raise DatasetError("no feature column has any value; check the file, --target-column and --drop-column")
+    encoder = TableEncoder().fit(train)
+    kept = encoder.describe()
+    columns = {c: kept.get(c) or dropped.get(c) or "dropped (no information in train)" for c in frames[0].columns}
+    meta = {"columns": columns, "features": encoder.kinds()}
+    return (encoder.transform(train), encoder.transform(val), encoder.transform(test)), meta
+
+
+def _frame(x):
+    import pandas as pd
+
+    frame = x if hasattr(x, "columns") else pd.DataFrame(x)
+    return frame.set_axis([str(c) for c in frame.columns], axis=1)
 
 
 def tokenize(text: str) -> list[str]:

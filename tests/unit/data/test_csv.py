@@ -39,9 +39,10 @@ def test_good_csv_prepares(tmp_path):
                                                                            ["no", "yes"])
     assert (data.n_train + data.n_val, data.n_test) == (45, 15)
     meta = json.loads((data.public_dir / "meta.json").read_text())["features"]
-    assert meta["numeric"] == ["age", "score"] and meta["categorical"] == ["city"]
+    assert meta["numeric"] == ["age", "score"] and meta["low_cardinality"] == ["city"]
     train_x = np.load(data.public_dir / "train_x.npy", allow_pickle=False)
-    assert train_x.shape == (data.n_train, 2 + 3) and np.isfinite(train_x).all()  # missing values imputed
+    # city: 3 values and a missing one, which is a category of its own (one-hot 4)
+    assert train_x.shape == (data.n_train, 2 + 4) and np.isfinite(train_x).all()  # missing numbers imputed
     assert not (data.public_dir / "test_y.npy").exists() and len(data.test_labels()) == 15
 
 

@@ -1,8 +1,8 @@
 """OpenML datasets, offline: tiny titanic/adult/credit-card-fraud written as the files
 ``sklearn.datasets.fetch_openml`` keeps in its cache (gzipped JSON description, features and
 qualities, and the ARFF data at its URL's path), read through the real ``fetch_openml`` while its
-``urlopen`` raises. Then the preprocessing: one-hot categoricals, scaled numerics, imputed NaNs, all
-fitted on the training rows only.
+``urlopen`` raises. Then the preprocessing: one-hot low-cardinality strings, a fixed-width encoding
+for high-cardinality ones, scaled numerics, imputed NaNs, all fitted on the training rows only.
 """
 
 from __future__ import annotations
@@ -16,15 +16,12 @@ from urllib.error import URLError
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
 from sklearn.datasets import _openml as sk_openml
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from agent.data import _preprocess, prepare, resolve
 from agent.data._openml import cached_files
 from agent.errors import DatasetError
+from tests.unit.data._tables_reference import fit_on_train_only
 
 pytestmark = pytest.mark.usefixtures("no_network")
 RNG = np.random.default_rng(0)
@@ -161,19 +158,11 @@ def test_titanic_drops_identifiers_and_leaks(tmp_path):
 
 
 def expected_arrays(raw, split_seed: int = 0) -> tuple[np.ndarray, ...]:
-    """What the preprocessing must produce: a ColumnTransformer fitted on the training rows alone."""
+    """What the preprocessing must produce: the documented transform fitted on the training rows alone."""
     _, train_y = np.unique(raw.train_y, return_inverse=True)
     tr, va = _preprocess._val_split(train_y, split_seed)
-    train, val, test = raw.train_x.iloc[tr], raw.train_x.iloc[va], raw.test_x
-    numeric = [c for c in train if pd.api.types.is_numeric_dtype(train[c])]
-    categorical = [c for c in train if c not in numeric]
-    as_str = lambda f: f.assign(**{c: f[c].astype(str).where(f[c].notna(), np.nan) for c in categorical})  # noqa: E731
-    transform = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical)])
-    transform.fit(as_str(train))
-    return tuple(transform.transform(as_str(f)) for f in (train, val, test))
+    train, val, test = (f.reset_index(drop=True) for f in (raw.train_x.iloc[tr], raw.train_x.iloc[va], raw.test_x))
+    return fit_on_train_only(train, val, test)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -192,13 +181,13 @@ def test_categoricals_one_hot_numerics_scaled(tmp_path):
     install("titanic", tmp_path / "cache" / "raw")
     data = prepare("titanic", tmp_path / "cache")
     meta = json.loads((data.public_dir / "meta.json").read_text())["features"]
-    assert set(meta["categorical"]) == {"sex", "cabin", "embarked"} and "age" in meta["numeric"]
+    assert set(meta["low_cardinality"]) == {"sex", "cabin", "embarked"} and "age" in meta["numeric"]
     train_x = np.load(data.public_dir / "train_x.npy")
     encoded = meta["encoded"]
-    sex = [i for i, n in enumerate(encoded) if n.startswith("cat__sex_")]
-    assert [encoded[i] for i in sex] == ["cat__sex_female", "cat__sex_male"]
+    sex = [i for i, n in enumerate(encoded) if n.startswith("sex_")]
+    assert [encoded[i] for i in sex] == ["sex_female", "sex_male"]
     assert set(np.unique(train_x[:, sex])) == {0.0, 1.0} and (train_x[:, sex].sum(axis=1) == 1).all()
-    num = [i for i, n in enumerate(encoded) if n.startswith("num__")]
+    num = [encoded.index(n) for n in meta["numeric"]]
     np.testing.assert_allclose(train_x[:, num].mean(axis=0), 0, atol=1e-5)  # train statistics
 
 
@@ -207,7 +196,7 @@ def test_adult_class_names_and_unquoted_categories(tmp_path):
     data = prepare("adult", tmp_path / "cache")
     encoded = json.loads((data.public_dir / "meta.json").read_text())["features"]["encoded"]
     assert data.class_names == ["<=50K", ">50K"]
-    assert {"cat__sex_Female", "cat__sex_Male", "cat__workclass_Private"} <= set(encoded)
+    assert {"sex_Female", "sex_Male", "workclass_Private"} <= set(encoded)
 
 
 def test_credit_card_test_split_keeps_the_rare_class(tmp_path):
@@ -233,3 +222,14 @@ def test_available_offline_needs_the_data_file_too(tmp_path):
     assert not resolve("adult").available_offline(tmp_path)
     description.write_bytes(b"not gzip")
     assert not resolve("adult").available_offline(tmp_path)
+
+
+def test_drop_column_on_a_catalog_table(tmp_path):
+    install("titanic", tmp_path / "cache" / "raw")
+    data = prepare("titanic", tmp_path / "cache", drop_columns=["cabin"])
+    assert data.card()["columns"]["cabin"] == "dropped (--drop-column)"
+    assert data.input_shape[0] < prepare("titanic", tmp_path / "cache").input_shape[0]
+    with pytest.raises(DatasetError, match=r"titanic: --drop-column 'ticket' is not a column; the columns are: p"):
+        prepare("titanic", tmp_path / "cache", drop_columns=["ticket"])  # the catalog already drops it
+    with pytest.raises(DatasetError, match="'survived' is the label column"):
+        prepare("titanic", tmp_path / "cache", drop_columns=["survived"])
