@@ -8,6 +8,7 @@ are left to ``--json``.
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -43,13 +44,24 @@ def _metrics_table(agg: dict, width: int) -> Table:
     return table
 
 
+def _entry_line(entry: dict) -> str:
+    """``model: MobileNet(num_classes=4, in_channels=3) - the one nn.Module class ... (filled ...)``."""
+    args = ", ".join(f"{k}={v!r}" for k, v in {**entry["args"], **entry["filled_from_dataset"]}.items())
+    filled = ", ".join(entry["filled_from_dataset"])
+    note = f"; {filled} from the dataset" if filled else ""
+    return f"model: {entry['name']}({args}) - {entry['chosen']}{note}"
+
+
 def print_eval(report: dict, console: Console) -> None:
     status = report["status"]
     ds = report["dataset"]
     console.print(
-        f"[{_STYLE.get(status, 'bold red')}]{status}[/]: {report['message']}"
-        f"  [dim]({ds['name']}: {ds['n_train']} train / {ds['n_test']} test, {ds['n_classes']} classes)[/]"
+        f"[{_STYLE.get(status, 'bold red')}]{status}[/]: {escape(report['message'])}"  # the model's words
+        f"  [dim]({escape(ds['name'])}: {ds['n_train']} train / {ds['n_test']} test, {ds['n_classes']} classes)[/]"
     )
+    entry = report.get("model", {}).get("entry")
+    if entry:
+        console.print(_entry_line(entry), markup=False, highlight=False)
     if report.get("flags"):
         console.print(f"flags: {', '.join(report['flags'])}")
     agg = report.get("aggregate") or {}
