@@ -13,6 +13,8 @@ from .config import (
     default_cpus,
     parse_gpus,
     parse_memory,
+    parse_model_args,
+    parse_model_ref,
     parse_seeds,
     validated,
 )
@@ -22,6 +24,20 @@ from .records import SandboxLimits, TrialStatus
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL_FAILED = 0, 1, 2, 3
 err_console = Console(stderr=True)
+
+
+class ModelRef(click.ParamType):
+    """``MODEL_FILE[:ENTRY]`` -> ``(path, entry or None)``; a missing file is a usage error."""
+
+    name = "MODEL_FILE[:ENTRY]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return parse_model_ref(value)
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 def limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
@@ -75,7 +91,11 @@ def run_eval(home: Path, model_file: Path, config: EvalConfig, as_json: bool, ou
 
 def eval_options(fn):
     options = [
-        click.argument("model_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.argument("model_file", type=ModelRef()),
+        click.option("--model-arg", "model_arg", multiple=True, metavar="KEY=VALUE",
+                     help="A constructor/factory argument (VALUE read as JSON, else as a string); repeatable."),
+        click.option("--model-args", "model_args", default=None, metavar="JSON",
+                     help="Constructor/factory arguments as one JSON object (--model-arg entries override)."),
         click.option("--dataset", default=DEFAULT_DATASET, show_default=True,
                      help="Catalog name (see `datasets`), a .csv/.tsv/.parquet path, hf:NAME[:CONFIG], "
                           "or an image folder."),
@@ -133,6 +153,8 @@ def config_from_options(o: dict) -> EvalConfig:
         parallel_seeds=o["parallel_seeds"], epochs=o["epochs"], batch_size=o["batch_size"], lr=o["lr"],
         optimizer=o["optimizer"], subset_size=o["subset_size"], test_size=o["test_size"],
         limits=limits(o["timeout"], o["memory"], o["cpus"], o["gpus"], o["runtime"]),
+        entry=o["model_file"][1] if o.get("model_file") else None,
+        model_args=parse_model_args(o.get("model_arg") or (), o.get("model_args")),
     )
 
 
@@ -144,4 +166,6 @@ def eval_defaults() -> dict:
         pass
 
     cmd = click.command()(probe)
-    return {p.name: p.default for p in cmd.params if isinstance(p, click.Option)}
+    # click's own default processing: a repeatable option's default is () only after it
+    params = cmd.make_context("probe", [], resilient_parsing=True).params
+    return {p.name: params[p.name] for p in cmd.params if isinstance(p, click.Option)}

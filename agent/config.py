@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from .errors import ConfigError
 from .records import SandboxLimits
 
-__all__ = ["EvalConfig", "TrainingConfig", "default_cpus", "home_dir", "parse_gpus", "parse_memory", "validated"]
+__all__ = ["EvalConfig", "TrainingConfig", "default_cpus", "home_dir", "parse_gpus", "parse_memory", "parse_model_args",
+           "parse_model_ref", "validated"]
 
 DEFAULT_HOME = Path("runs")
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -86,6 +88,46 @@ class EvalConfig(BaseModel):
     subset_size: int | None = Field(default=None, ge=10)
     test_size: int | None = Field(default=None, ge=10)
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
+    # The class or factory in the model file (``FILE:ENTRY``); None: resolved from the file.
+    entry: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    model_args: dict[str, JsonValue] = Field(default_factory=dict)  # keyword arguments for the entry
+
+
+def parse_model_ref(text: str) -> tuple[Path, str | None]:
+    """``model.py`` or ``model.py:ENTRY`` -> ``(path, entry or None)``; a missing file is a usage error."""
+    path = Path(text).expanduser()
+    if path.is_file():  # a file whose own name has a colon is a file
+        return path, None
+    head, sep, entry = str(text).rpartition(":")
+    if sep and Path(head).expanduser().is_file():
+        if not entry.isidentifier():
+            raise ConfigError(f"{text}: {entry!r} is not a class or function name; write FILE:NAME, e.g. {head}:Model")
+        return Path(head).expanduser(), entry
+    where = head if sep and head else text
+    raise ConfigError(f"no such model file: {where}")
+
+
+def parse_model_args(pairs: tuple[str, ...] | list[str], as_json: str | None = None) -> dict:
+    """``--model-args JSON`` then ``--model-arg KEY=VALUE`` (VALUE read as JSON, else as a string)."""
+    args: dict = {}
+    if as_json:
+        try:
+            args = json.loads(as_json)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"--model-args: not JSON ({exc.msg}); "
+                              "give an object such as '{\"depth\": 18}'") from None
+        if not isinstance(args, dict):
+            raise ConfigError("--model-args: give a JSON object such as '{\"depth\": 18}'")
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ConfigError(f"--model-arg {pair!r}: write KEY=VALUE with KEY a parameter name, e.g. depth=18")
+        try:
+            args[key] = json.loads(text)
+        except json.JSONDecodeError:
+            args[key] = text
+    return args
 
 
 def parse_seeds(text: str) -> int | str:
