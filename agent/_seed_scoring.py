@@ -31,7 +31,8 @@ def score_batch(outcome: SandboxOutcome, seeds: list[int], data: PreparedDataset
             continue
         report = classification_report(probs, y_test)
         entry = _entry(seed, TrialStatus.OK, "", report["scalars"], curves)
-        entry |= {"undefined": report["undefined"], "per_class": report["per_class"],
+        per_class = {"class": list(data.class_names)} | report["per_class"]  # names in index order
+        entry |= {"undefined": report["undefined"], "per_class": per_class,
                   "confusion_matrix": report["confusion_matrix"],
                   "dynamics": learning_dynamics(curves).to_dict()}
         if rec is not None:

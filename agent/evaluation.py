@@ -38,7 +38,8 @@ def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: 
     """Evaluate the model file; return the JSON-ready report (status decided by the host)."""
     source = Path(model_path).read_text(encoding="utf-8", errors="replace")
     data = prepare(config.dataset, cache_root, subset_size=config.subset_size,
-                   test_size=config.test_size, target=config.target_column, progress=progress)
+                   test_size=config.test_size, target=config.target_column, progress=progress,
+                   drop_columns=config.drop_columns)
     return run_trial(source, str(model_path), config, sandbox_factory, data, progress=progress,
                      keep_probs=keep_probs)
 

@@ -23,6 +23,7 @@ def write_artifacts(report: dict, probs, out: Path) -> dict[str, str]:
     if matrices:
         written["confusion_matrix"] = plot_confusion_matrix(
             np.sum(matrices, axis=0).tolist(), out / "confusion_matrix.png",
+            class_names=report["dataset"].get("class_names") or None,
             title=f"confusion matrix (summed over {len(matrices)} seeds)")
     metric = (report.get("goal") or {}).get("metric") or "accuracy"
     values = {s["seed"]: s["metrics"].get(metric) for s in ok}

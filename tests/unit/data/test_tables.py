@@ -153,8 +153,6 @@ def test_drop_column_on_an_image_dataset_is_one_line(tmp_path):
     assert "applies to tables; digits is image data" in one_line(lambda: dataset_spec("digits", None, ("x",)))
 
 
-@pytest.mark.xfail(strict=True, reason="agent/evaluation.py must pass drop_columns=config.drop_columns "
-                                       "to prepare (not this module's file); remove this mark with that line")
 def test_eval_config_drop_columns_reach_prepare(monkeypatch, tmp_path):
     from agent import evaluation
     from agent.config import EvalConfig
