@@ -31,7 +31,7 @@ EXIT_REJECTED = 65  # the model file does not satisfy the model contract (EX_DAT
 EXIT_DEADLINE = 124  # the runner's own deadline (the host's kill comes later)
 # Used only before the model file is imported: a failure there is ours (the host's infra_error).
 # After the import the model shares this process and could exit with it too; that only turns
-# its own trial into a retried, unscored infra_error.
+# its own trial into an unscored infra_error, never ok.
 EXIT_RUNNER_ERROR = 70  # EX_SOFTWARE
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
