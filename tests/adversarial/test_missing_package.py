@@ -1,4 +1,4 @@
-"""``import sklearn``: a package the image does not have (only torch, numpy and the stdlib).
+"""``import sklearn``: a package the image does not have (it holds torch, torchvision, numpy, pillow and the stdlib).
 Preflight reports the import as suspicious but does not reject it (it is not the
 boundary); in the sandbox the import raises ModuleNotFoundError: ``crashed``, with the
 error in the message.
