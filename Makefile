@@ -3,20 +3,28 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 GOAL   ?= Design a model for the digits dataset with at least 95% accuracy
 
 # testcontainers cannot pull its reaper image without a registry.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all venv engine image datasets-setup offline-data test unit run bench lint seccomp-check clean
+.PHONY: all venv engine image datasets-setup offline-data test unit run bench lint seccomp-check lock clean
 
 all: test
 
-$(STAMP): pyproject.toml
+# The host's dependencies come from the lock, hash-checked; pip's hash-checking mode refuses an
+# editable requirement, so the checkout itself is installed after it, without dependencies.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "[venv] installing research-agent with its dev, vision and text extras into $(VENV)" >&2
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,vision,text]' 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -c "import agent, docker, pytest" 
+	@echo "[venv] installing the locked dependencies ($(LOCK)) into $(VENV)" >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r $(LOCK) >$(VENV)/pip.log 2>&1 || { grep -v "^WARNING: Location" $(VENV)/pip.log >&2; exit 1; }
+	@echo "[venv] installing research-agent from this checkout (editable)" >&2
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . \
+		>$(VENV)/pip.log 2>&1 || { grep -v "^WARNING: Location" $(VENV)/pip.log >&2; exit 1; }
+	@$(BIN)/python -m pip check --disable-pip-version-check >&2
+	@$(BIN)/python -c "import agent, docker, pytest"
 	@touch $@
 
 venv: $(STAMP)
@@ -56,5 +64,12 @@ lint: venv
 seccomp-check: venv
 	$(BIN)/python seccomp/generate.py --check
 
+# Re-resolve the lock from pyproject.toml (pins kept where they still fit; --upgrade-package NAME
+# through PIP_COMPILE_ARGS moves one). pip-tools lives in a venv of its own, outside the lock.
+lock:
+	@test -x .venv-lock/bin/pip-compile || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet pip-tools; }
+	.venv-lock/bin/pip-compile --quiet --allow-unsafe --generate-hashes --no-emit-index-url --no-emit-find-links \
+		--strip-extras --extra dev --extra vision --extra text $(PIP_COMPILE_ARGS) -o $(LOCK) pyproject.toml
+
 clean:
-	rm -rf $(VENV) .venv-bench .pytest_cache
+	rm -rf $(VENV) .venv-bench .venv-lock .pytest_cache

@@ -250,11 +250,19 @@ def image_group():
 @click.option("--force", is_flag=True, help="Rebuild even if the image matches the source.")
 @click.option("--variant", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 def image_build(force: bool, variant: str):
-    """Build the sandbox image (offline: local base + staged wheels)."""
+    """Build the sandbox image (offline: a local base + wheels staged in the user's cache)."""
     from .sandbox import build_image
 
     info = build_image(variant=variant, force=force)
     click.echo(f"{info.tag} {info.id}")
+
+
+@image_group.command("base")
+def image_base():
+    """Build the local base image with debootstrap (root only: for machines with no registry)."""
+    from .sandbox import build_base_image
+
+    click.echo(build_base_image())
 
 
 def entry() -> None:

@@ -31,6 +31,9 @@ from ._sklearn import fixed_split
 __all__ = ["CIFAR10", "CIFAR100", "SVHN", "FashionMNIST", "ImageFolderSource", "MNIST"]
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # apt-get install dataset-fashion-mnist
+DEBIAN_FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
+# A folder with Fashion-MNIST's four IDX .gz files, for a user who cannot install the Debian package.
+FASHION_MNIST_ENV = "RESEARCH_AGENT_FASHION_MNIST"
 DOWNLOAD_SOCKET_TIMEOUT_S = 60  # torchvision sets none: a stalled connection would hang the run forever
 FOLDER_SIZE = (64, 64)  # image folders with mixed sizes are resized to this (width, height)
 MAX_KEPT_SIDE = 256  # a shared size above this is resized too: N full-size photos would not fit in memory
@@ -188,13 +191,25 @@ class FashionMNIST(_Idx):
     source = "Zalando Research Fashion-MNIST via torchvision (offline: Debian dataset-fashion-mnist)"
     license = "MIT"
     _tv_name = "FashionMNIST"
-    _system_dirs = (DEBIAN_FASHION_MNIST,)
+
+    @property
+    def _system_dirs(self) -> tuple[Path, ...]:
+        folder = os.environ.get(FASHION_MNIST_ENV)
+        return ((Path(folder).expanduser(),) if folder else ()) + (DEBIAN_FASHION_MNIST,)
 
     def _failure(self, cache_root: Path, download: bool, exc: BaseException) -> str:
-        if download:
-            return (f"{self.name} needs the network to download, or its IDX files under "
-                    f"{self._where(cache_root)} (Debian: apt-get install dataset-fashion-mnist)")
-        return super()._failure(cache_root, download, exc)
+        if not download:
+            return super()._failure(cache_root, download, exc)
+        folder = os.environ.get(FASHION_MNIST_ENV)
+        if folder:
+            lacking = [f"{f}.gz" for f in self._idx if not (Path(folder).expanduser() / f"{f}.gz").is_file()]
+            return (f"{self.name}: {FASHION_MNIST_ENV}={folder} lacks {', '.join(lacking)}; put the four "
+                    f"IDX .gz files there, or ask an administrator to "
+                    f"`sudo apt-get install {DEBIAN_FASHION_MNIST_PACKAGE}`")
+        return (f"{self.name} is not installed for offline use and needs the network to download: ask an "
+                f"administrator to `sudo apt-get install {DEBIAN_FASHION_MNIST_PACKAGE}`, or set "
+                f"{FASHION_MNIST_ENV} to a folder with its four IDX .gz files, or put them in "
+                f"{self._where(cache_root)}")
 
 
 class MNIST(_Idx):

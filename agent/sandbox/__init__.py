@@ -11,6 +11,7 @@ __all__ = [
     "ImageInfo",
     "ProgressFn",
     "SandboxRequest",
+    "build_base_image",
     "build_image",
     "ends_in_runner",
     "image_tag",
@@ -29,4 +30,8 @@ def __getattr__(name: str):
         from ._image import build
 
         return lambda variant="cpu", force=False, log=None: build(connect(), variant, force, log)
+    if name == "build_base_image":
+        from ._image import build_base
+
+        return build_base
     raise AttributeError(name)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from pathlib import Path
 
 from ..records import SandboxLimits
+from . import _files
 
 SANDBOX_USER = "10001:10001"  # non-root, no entry in the host's passwd; root in a container is one bug from root on the host
 NETWORK_MODE = "none"  # no interfaces but loopback: no exfiltration, no downloads, no metadata endpoints
@@ -40,12 +40,11 @@ POLL_DELAY_FRACTION = 0.05  # in between it waits 5% of the time run so far: the
 # The environment is an allowlist: the host's environment (API keys included) never enters.
 ENV_ALLOWLIST_KEYS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYTHONHASHSEED")
 
-SECCOMP_PROFILE_PATH = Path(__file__).resolve().parents[2] / "seccomp" / "profile.json"
 
 
 def seccomp_profile_text() -> str:
-    """The profile JSON text (docker-py wants the content, not a path)."""
-    return SECCOMP_PROFILE_PATH.read_text()
+    """The profile JSON text (docker-py wants the content, not a path), read from the package."""
+    return _files.seccomp_profile_text()
 
 
 def seccomp_sha256() -> str:

@@ -26,6 +26,7 @@ from ..errors import SandboxError
 from ..protocol import DONE_LINE, DONE_MARKER
 from ..records import SandboxOutcome, TrialStatus
 from . import _controls as c
+from . import _files
 from ._base import BaseSandbox, ProgressFn, SandboxRequest
 from ._collect import OutputTooLarge, read_capped, regular_files
 from ._image import ImageInfo, resolve
@@ -42,10 +43,8 @@ def connect(timeout: float = 60.0):
         client.ping()
         return client
     except docker.errors.DockerException as exc:
-        raise SandboxError(
-            f"cannot reach the Docker engine ({str(exc).splitlines()[0][:120]}); "
-            "start it (`make engine` as root) or set DOCKER_HOST"
-        ) from exc
+        detail = str(exc).splitlines()[0][:120]
+        raise SandboxError(f"cannot reach the Docker engine ({detail}); {_files.engine_next_step(detail)}") from exc
 
 
 class DockerSandbox(BaseSandbox):

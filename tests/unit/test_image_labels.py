@@ -3,6 +3,7 @@ CUDA stub for the CPU variant. No Docker: the client is a stand-in."""
 
 from __future__ import annotations
 
+import importlib.resources
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,9 @@ import docker.errors
 import pytest
 
 from agent.errors import SandboxError
-from agent.sandbox import _image
+from agent.sandbox import _files, _image
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LABEL = _image.LABEL
 
@@ -57,21 +60,25 @@ def test_is_current_needs_the_torchvision_label():
 
 @pytest.fixture
 def image_copy(tmp_path, monkeypatch) -> Path:
-    """A copy of sandbox_image/ (without staged wheels) that _image reads instead."""
-    copy = tmp_path / "sandbox_image"
-    shutil.copytree(_image.IMAGE_DIR, copy, ignore=shutil.ignore_patterns("wheels", "__pycache__"))
-    monkeypatch.setattr(_image, "IMAGE_DIR", copy)
-    monkeypatch.setattr(_image, "NOCUDA_DIR", copy / "nocuda")
-    return copy
+    """The build context as the package ships it, written where the user's cache would hold it,
+    and a copy of the package data that _files reads instead (so a test may change a file)."""
+    package = tmp_path / "pkgdata"
+    shutil.copytree(ROOT / "sandbox_image", package / "sandbox_image",
+                    ignore=shutil.ignore_patterns("wheels", "__pycache__"))
+    real = importlib.resources.files
+    monkeypatch.setattr(importlib.resources, "files",
+                        lambda name: package / "sandbox_image" if name == _files.IMAGE_PACKAGE else real(name))
+    monkeypatch.setenv(_files.CACHE_ENV, str(tmp_path / "cache"))
+    return _files.write_context(_image.context_dir("cpu"))
 
 
-def test_source_hash_covers_the_stub_and_patch_but_not_wheels(image_copy):
+def test_source_hash_covers_the_stub_and_patch_but_not_wheels(image_copy, tmp_path):
     before = _image.source_sha256()
     (image_copy / "wheels" / "cpu").mkdir(parents=True)
     (image_copy / "wheels" / "cpu" / "x.whl").write_bytes(b"staged")
     assert _image.source_sha256() == before
     for name in ("nocuda.c", "nocuda.map", "patch_torchvision.py", "check_torchvision.py"):
-        path = image_copy / "nocuda" / name
+        path = tmp_path / "pkgdata" / "sandbox_image" / "nocuda" / name
         original = path.read_bytes()
         path.write_bytes(original + b"\n")
         assert _image.source_sha256() != before, name
@@ -85,8 +92,8 @@ def test_staging_pins_torchvision_and_adds_the_stub_for_cpu(image_copy, monkeypa
                                                             torchvision, nocuda):
     downloads, stubs = [], []
     monkeypatch.setattr(_image, "_pip_download", lambda dest, reqs, what: downloads.append(reqs))
-    monkeypatch.setattr(_image, "_stage_nocuda", lambda dest, log: stubs.append(dest))
-    _image._stage_wheels(variant, log=lambda msg: None)
+    monkeypatch.setattr(_image, "_stage_nocuda", lambda dest, source, log: stubs.append(dest))
+    _image._stage_wheels(variant, image_copy, log=lambda msg: None)
     reqs = (image_copy / "wheels" / variant / "requirements.txt").read_text().split()
     assert reqs == [f"torch=={_image.TORCH_VERSIONS[variant]}", f"torchvision=={torchvision}",
                     "numpy", "pillow"]
@@ -98,11 +105,11 @@ def test_missing_compiler_is_one_line_naming_what_to_install(image_copy, monkeyp
     monkeypatch.setattr(_image, "_pip_download", lambda dest, reqs, what: None)
     monkeypatch.setattr(_image.shutil, "which", lambda name: None)
     with pytest.raises(SandboxError, match=r"install a C compiler \(e\.g\. `apt-get install gcc`\)") as exc:
-        _image._stage_nocuda(tmp_path / "nocuda", log=lambda msg: None)
+        _image._stage_nocuda(tmp_path / "nocuda", image_copy / "nocuda", log=lambda msg: None)
     assert "\n" not in str(exc.value)
 
 
-def test_build_passes_variant_and_torchvision(monkeypatch):
+def test_build_passes_variant_and_torchvision(monkeypatch, tmp_path):
     calls = []
 
     def fake_build(**kwargs):
@@ -111,7 +118,8 @@ def test_build_passes_variant_and_torchvision(monkeypatch):
 
     client = SimpleNamespace(api=SimpleNamespace(build=fake_build))
     monkeypatch.setattr(_image, "_base_image", lambda client, log: "base:1")
-    monkeypatch.setattr(_image, "_stage_wheels", lambda variant, log: None)
+    monkeypatch.setattr(_image, "_stage_wheels", lambda variant, context, log: None)
+    monkeypatch.setenv(_files.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setattr(_image, "resolve", lambda client, variant: _image.ImageInfo("sha256:x", "t", {}))
     lines = []
     _image.build(client, "cpu", force=True, log=lines.append)
@@ -120,13 +128,18 @@ def test_build_passes_variant_and_torchvision(monkeypatch):
                                   "VARIANT": "cpu", "TORCHVISION": "0.28.0"}
     assert kwargs["labels"][LABEL + "torchvision"] == "0.28.0"
     assert "[image] [nocuda] patched" in lines
+    # The context is a copy in the user's cache, never the package's own folder.
+    context = Path(kwargs["path"])
+    assert context == tmp_path / "cache" / "image" / "cpu"
+    assert sorted(str(p.relative_to(context)) for p in context.rglob("*") if p.is_file()) == \
+        [rel for rel, _ in _files.context_files()]
 
 
 @pytest.mark.skipif(not (shutil.which("cc") and shutil.which("nm")), reason="needs cc and nm")
-def test_stub_compiles_with_the_versions_torchvision_asks_for(tmp_path, monkeypatch):
+def test_stub_compiles_with_the_versions_torchvision_asks_for(image_copy, tmp_path, monkeypatch):
     monkeypatch.setattr(_image, "_pip_download", lambda dest, reqs, what: None)
-    _image._stage_nocuda(tmp_path, log=lambda msg: None)
-    out = subprocess.run(["nm", "-D", str(tmp_path / _image.NOCUDA_LIB)], check=True,
+    _image._stage_nocuda(tmp_path / "stub", image_copy / "nocuda", log=lambda msg: None)
+    out = subprocess.run(["nm", "-D", str(tmp_path / "stub" / _image.NOCUDA_LIB)], check=True,
                          capture_output=True, text=True).stdout
     defined = {line.split()[-1] for line in out.splitlines() if " T " in line or " B " in line}
     assert "__cudaRegisterFatBinary@@libcudart.so.13" in defined

@@ -169,6 +169,31 @@ def test_fashion_mnist_without_the_package_reads_files_put_in_raw(tmp_path, monk
     assert data.class_names[0] == "T-shirt/top"
 
 
+def test_fashion_mnist_reads_the_folder_the_environment_names(tmp_path, monkeypatch):
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
+    folder = tmp_path / "fashion-files"
+    _write_idx(folder, 60, "train", compress=True)
+    _write_idx(folder, 20, "t10k", compress=True)
+    monkeypatch.setenv(vision.FASHION_MNIST_ENV, str(folder))
+    assert vision.FashionMNIST().available_offline(tmp_path / "raw")
+    data = prepare("fashion-mnist", tmp_path)
+    assert (data.n_train + data.n_val, data.n_test) == (60, 20)
+
+
+def test_fashion_mnist_folder_without_the_files_names_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(vision, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-package")
+    folder = tmp_path / "half"
+    _write_idx(folder, 60, "train", compress=True)  # the test split is missing
+    monkeypatch.setenv(vision.FASHION_MNIST_ENV, str(folder))
+    assert not vision.FashionMNIST().available_offline(tmp_path / "raw")
+    with pytest.raises(DatasetError) as err:
+        prepare("fashion-mnist", tmp_path)
+    line = _one_line(err.value)
+    assert f"{vision.FASHION_MNIST_ENV}={folder} lacks t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz" in line
+    assert "sudo apt-get install dataset-fashion-mnist" in line
+    assert "train-images" not in line
+
+
 # --- CIFAR-10/100: python pickles ------------------------------------------------------------
 
 def _pickle(path: Path, obj: dict) -> None:
@@ -279,7 +304,7 @@ def test_no_files_and_no_network_is_one_line(tmp_path, monkeypatch, name, where)
     line = _one_line(err.value)
     assert line.startswith(name) and "needs the network" in line and where in line
     if name == "fashion-mnist":
-        assert "apt-get install dataset-fashion-mnist" in line
+        assert "sudo apt-get install dataset-fashion-mnist" in line and vision.FASHION_MNIST_ENV in line
     assert not any(p.name.startswith(name) for p in tmp_path.iterdir())  # no cache entry
 
 
