@@ -181,14 +181,14 @@ def _base_image(client, log) -> str:
         raise SandboxError(
             f"no base image: {SLIM_BASE} cannot be pulled and building {LOCAL_BASE} (debootstrap) needs "
             f"root; ask an administrator to run `{base_command()}`, then run this again")
-    log(f"[image] no registry reachable; building {LOCAL_BASE} with debootstrap")
-    build_base(log)
-    return LOCAL_BASE
+    return build_base(log)
 
 
 def base_command() -> str:
     """The exact command an administrator runs to build the local base image."""
-    cli = shutil.which("research-agent") or str(Path(sys.executable).with_name("research-agent"))
+    # sudo resets PATH: name this install's own entry point by its absolute path.
+    beside = Path(sys.executable).with_name("research-agent")
+    cli = str(beside) if beside.is_file() else (shutil.which("research-agent") or "research-agent")
     return f"sudo {cli} image base"
 
 
@@ -197,7 +197,7 @@ def build_base(log=None) -> str:
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     if os.geteuid() != 0:
         raise SandboxError(f"building {LOCAL_BASE} with debootstrap needs root; run `{base_command()}`")
-    log(f"[image] building {LOCAL_BASE} with debootstrap")
+    log(f"[image] building {LOCAL_BASE} with debootstrap (no {SLIM_BASE} here or from a registry)")
     with _files.base_script() as script:
         if subprocess.run(["bash", str(script), LOCAL_BASE]).returncode != 0:
             raise SandboxError(f"could not build the base image {LOCAL_BASE}; see the lines above")
