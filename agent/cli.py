@@ -135,8 +135,10 @@ def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: b
               help="Prompt + completion tokens per run; then the offline planner.")
 @click.option("--llm-repairs", default=2, show_default=True, type=click.IntRange(0, 10),
               help="Rounds an LLM-written model that fails its smoke test goes back for a fix.")
-@click.option("--llm-timeout", default=60.0, show_default=True, type=click.FloatRange(0, None, min_open=True),
-              help="Seconds per LLM request.")
+@click.option("--llm-timeout", default=300.0, show_default=True, type=click.FloatRange(0, None, min_open=True),
+              help="Seconds per LLM request (a small local model needs minutes).")
+@click.option("--llm-answer-tokens", default=1024, show_default=True, type=click.IntRange(64, None),
+              help="max_tokens of one LLM answer (a proposal needs about 1,024).")
 @click.option("--replay", default=None, metavar="RUN",
               help="Re-run RUN's recorded LLM decisions without an endpoint (its goal and budgets too).")
 @home_option
@@ -239,6 +241,22 @@ def doctor_cmd(as_json: bool):
     else:
         Console().print(checks_table(checks))
     sys.exit(EXIT_ERROR if failed else EXIT_OK)
+
+
+@main.command("llm-check")
+@click.option("--llm-base-url", default=None, metavar="URL",
+              help="OpenAI-compatible endpoint (default $OPENAI_BASE_URL).")
+@click.option("--llm-model", default=None, help="Model name at the endpoint (default gpt-4o-mini).")
+@click.option("--llm-api-key-env", default=None, metavar="NAME",
+              help="Environment variable holding the API key (default OPENAI_API_KEY); never the key itself.")
+@click.option("--llm-timeout", default=300.0, show_default=True, type=click.FloatRange(0, None, min_open=True),
+              help="Seconds per request.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON document.")
+def llm_check_cmd(llm_base_url, llm_model, llm_api_key_env, llm_timeout, as_json):
+    """What the LLM endpoint can do: models, structured-output mode, first-token latency, tokens/s."""
+    from ._cli_llm import llm_check
+
+    sys.exit(llm_check(llm_base_url, llm_model, llm_api_key_env, llm_timeout, as_json))
 
 
 @main.group("image")

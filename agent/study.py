@@ -33,6 +33,7 @@ from .planner import (
     Proposal,
     TrialSummary,
     make_planner,
+    planning,
 )
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
@@ -75,6 +76,7 @@ class StudyResult(BaseModel):
     trials: int = 0
     wall_s: float = 0.0
     container_s: float = 0.0
+    planning: dict | None = None  # who planned the trials (planner.planning)
 
 
 Progress = Callable[[str], None]
@@ -122,6 +124,8 @@ class Study:
         self.registry.set_run_status(run_id, RunStatus.RUNNING)
         self.progress(f"resuming {run_id}: {len(pending)} interrupted trial(s) to re-run")
         spent = sum(t.wall_s or 0.0 for t in self.registry.list_trials(run_id, "finished"))
+        # The LLM's answers took time between trials too (minutes on a small local model).
+        spent += sum(c.latency_s or 0.0 for c in self.registry.list_llm_calls(run_id))
         return self._loop(run_id, time.monotonic() - spent)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -316,7 +320,8 @@ class Study:
         self.registry.set_run_status(run_id, status, decision=decision, best_trial_id=best_id)
         container_s = sum(t.container_s or 0.0 for t in trials)
         return StudyResult(run_id=run_id, status=status, reason=reason, decision=decision, best_trial=best_number,
-                           trials=len(trials), wall_s=time.monotonic() - t0, container_s=container_s)
+                           trials=len(trials), wall_s=time.monotonic() - t0, container_s=container_s,
+                           planning=planning([t.rung or {} for t in trials], self.config.planner))
 
     # -- reporting -----------------------------------------------------------------------------
     def _describe(self, number: int, proposal: Proposal, trials: list[TrialRecord], t0: float) -> str:
@@ -328,8 +333,16 @@ class Study:
             best_txt = f"{d.mean:.4f} [{d.lower_bound:.4f}, {d.upper_bound:.4f}] (n={d.n})" if d.lower_bound \
                 is not None else f"{d.mean:.4f} (n={d.n})"
         family = proposal.spec.model.family if proposal.spec.model else "free source"
-        return (f"trial {number}: {proposal.action} {family} seeds {proposal.seeds} | best {best_txt} | "
-                f"{left:.1f} min left")
+        return (f"trial {number}: {proposal.action} {family} seeds {proposal.seeds}{self._planned(proposal)} | "
+                f"best {best_txt} | {left:.1f} min left")
+
+    def _planned(self, proposal: Proposal) -> str:
+        """`` [llm]``, `` [fallback: format_rejected]`` or `` [schedule]`` in an LLM run; nothing otherwise."""
+        if self.config.planner != "llm":
+            return ""
+        if proposal.planned_by == "fallback":
+            return f" [fallback: {proposal.fallback}]"
+        return f" [{proposal.planned_by}]"
 
     def _manifest(self) -> dict:
         sandbox = self._shared_sandbox().describe()

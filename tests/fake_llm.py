@@ -25,6 +25,7 @@ class Reply:
     prompt_tokens: int = 100
     completion_tokens: int = 50
     omit_length: bool = False  # stream the body without a Content-Length (read until close)
+    finish_reason: str = "stop"  # "length": the answer was cut off at max_tokens
 
 
 def chat(content: str | dict, **kw) -> Reply:
@@ -34,6 +35,27 @@ def chat(content: str | dict, **kw) -> Reply:
 def error(status: int, message: str = "scripted error", **kw) -> Reply:
     body = json.dumps({"error": {"message": message, "type": "server_error", "code": status}}).encode()
     return Reply(status=status, raw=body, **kw)
+
+
+def format_refusal_500(mode: str) -> Reply:
+    """How llama-cpp-python's server refuses a response_format it does not know: HTTP 500, not 400."""
+    message = (f"1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be "
+               f"'text' or 'json_object' [type=literal_error, input_value='{mode}', input_type=str]")
+    return error(500, message)
+
+
+def accepting(*modes: str, answer: str | dict = "{}") -> Callable[[dict, int], Reply]:
+    """A server that takes only these structured-output modes ("text": no response_format at all)
+    and refuses the others with a 400 naming response_format."""
+
+    def script(body: dict, index: int) -> Reply:
+        fmt = body.get("response_format")
+        mode = "text" if fmt is None else fmt["type"] + ("+schema" if "schema" in fmt else "")
+        if mode in modes:
+            return chat(answer)
+        return error(400, f"response_format {mode} is not supported by this server")
+
+    return script
 
 
 Script = list[Reply] | Callable[[dict, int], Reply]
@@ -80,7 +102,8 @@ def completion(reply: Reply, model: str) -> bytes:
              "total_tokens": reply.prompt_tokens + reply.completion_tokens}
     return json.dumps({
         "id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content}, "finish_reason": "stop"}],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content},
+                     "finish_reason": reply.finish_reason}],
         "usage": usage}).encode()
 
 

@@ -5,10 +5,11 @@
                     the offline planner takes any step the LLM cannot (recorded with the reason)
 """
 
-from ._base import BasePlanner, Goal, PlanContext, Proposal, Recorder, TrialSummary
+from ._base import BasePlanner, Goal, PlanContext, PlannedBy, Proposal, Recorder, TrialSummary
 from ._llm import SMOKE_ROWS, LLMPlanner, smoke_subset
 from ._llm_answer import MAX_ANSWER_CHARS, AnswerError, LLMAnswer, answer_schema, extract_json, parse_answer
 from ._llm_client import (
+    MODES,
     ChatClient,
     ChatResult,
     LLMBudgetExhausted,
@@ -23,6 +24,7 @@ from ._llm_client import (
 from ._llm_prompt import MAX_PROMPT_CHARS, fix_messages, proposal_messages, repair_messages, untrusted
 from ._llm_replay import ReplayChatClient
 from ._llm_setup import DEFAULT_KEY_ENV, DEFAULT_MODEL, OPENAI_URL, choose_planner, endpoint_settings, make_planner
+from ._provenance import planning, planning_line
 from ._search import CONFIRM_SEEDS, ETA, SearchPlanner, candidate_id, low_fidelity_subset
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "ETA",
     "MAX_ANSWER_CHARS",
     "MAX_PROMPT_CHARS",
+    "MODES",
     "OPENAI_URL",
     "SMOKE_ROWS",
     "AnswerError",
@@ -49,6 +52,7 @@ __all__ = [
     "LLMUnavailable",
     "OpenAIChatClient",
     "PlanContext",
+    "PlannedBy",
     "Proposal",
     "Recorder",
     "ReplayChatClient",
@@ -63,6 +67,8 @@ __all__ = [
     "low_fidelity_subset",
     "make_planner",
     "parse_answer",
+    "planning",
+    "planning_line",
     "probe",
     "proposal_messages",
     "repair_messages",

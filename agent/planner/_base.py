@@ -13,6 +13,10 @@ from ..specs import DataShape, TrialSpec
 # ``smoke``: LLM-written source run cheaply (1 seed, 1 epoch, a small subset) before it earns real seeds.
 Action = Literal["explore", "promote", "add_seeds", "confirm", "smoke"]
 Recorder = Callable[[Any], None]  # receives an LLMExchange; the study writes it to the registry
+# Who planned a step: the offline planner of a search run; in an LLM run the LLM itself, the
+# statistics' schedule (confirm, add seeds, promote: no LLM call), or the offline planner standing in
+# for the LLM ("fallback", with the reason).
+PlannedBy = Literal["search", "llm", "schedule", "fallback"]
 
 
 class Goal(BaseModel):
@@ -41,6 +45,8 @@ class Proposal(BaseModel):
     subset_size: int | None = None
     params: dict = Field(default_factory=dict)  # the sampler's own parameters, for replay on resume
     reason: str = ""
+    planned_by: PlannedBy = "search"
+    fallback: str | None = None  # why the LLM did not plan this step (a short kind, e.g. "format_rejected")
 
 
 class TrialSummary(BaseModel):

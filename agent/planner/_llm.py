@@ -22,11 +22,11 @@ from ..scoring import CHECKPOINTS
 from ..specs import TrainingSpec, TrialSpec
 from ._base import BasePlanner, PlanContext, Proposal, Recorder, TrialSummary
 from ._llm_answer import AnswerError, LLMAnswer, answer_schema, parse_answer
-from ._llm_client import ChatClient, LLMError, LLMExchange, LLMReplayMismatch
+from ._llm_client import ChatClient, ChatResult, LLMError, LLMExchange, LLMReplayMismatch
 from ._llm_prompt import fix_messages, proposal_messages, repair_messages
 from ._search import SearchPlanner, candidate_id
 
-__all__ = ["LLMPlanner", "smoke_subset"]
+__all__ = ["LLMPlanner", "TruncatedAnswer", "fallback_kind", "smoke_subset"]
 
 SMOKE_ROWS = 256  # training rows of a smoke test: enough to catch shape and dtype bugs, cheap
 _REASON_CHARS = 300
@@ -54,7 +54,7 @@ class LLMPlanner(BasePlanner):
     def propose(self, ctx: PlanContext) -> Proposal | None:
         follow = self.offline.follow_up(ctx)
         if follow is not None:
-            return follow
+            return follow.model_copy(update={"planned_by": "schedule"})
         smoke = _open_smoke(ctx.history)
         if smoke is not None:
             if smoke.status == "ok":
@@ -72,38 +72,44 @@ class LLMPlanner(BasePlanner):
         except LLMReplayMismatch:
             raise  # a replay that diverged must stop, not quietly plan offline
         except (LLMError, AnswerError) as exc:
-            return self._fallback(ctx, purpose, step, str(exc))
+            return self._fallback(ctx, purpose, step, str(exc), fallback_kind(exc))
         return self._proposal(ctx, answer, ignored, repair)
 
     def _answer(self, ctx: PlanContext, purpose: str, messages: list[dict], step: int):
         schema = answer_schema()
-        text = self.client.complete(messages, purpose, step, schema).content
+        result = self.client.complete(messages, purpose, step, schema)
         try:
-            return self._validated(ctx, text)
+            return self._validated(ctx, result)
         except AnswerError as exc:
-            text = self.client.complete(fix_messages(messages, text, str(exc)), f"{purpose}_fix", step, schema).content
+            fixed = self.client.complete(fix_messages(messages, result.content, str(exc)), f"{purpose}_fix", step,
+                                         schema)
             try:
-                return self._validated(ctx, text)
+                return self._validated(ctx, fixed)
             except AnswerError as again:
-                raise AnswerError(f"invalid answer after one repair round: {again}") from None
+                raise _again(again) from None
 
-    def _validated(self, ctx: PlanContext, text: str) -> tuple[LLMAnswer, list[str]]:
-        answer, ignored = parse_answer(text, ctx.shape)
+    def _validated(self, ctx: PlanContext, result: ChatResult) -> tuple[LLMAnswer, list[str]]:
+        if result.truncated:
+            raise TruncatedAnswer(
+                f"the answer was cut off at max_tokens ({self.client.settings.answer_tokens} tokens) before it "
+                f"was complete; answer with a shorter JSON object (a spec, or a smaller model file)")
+        answer, ignored = parse_answer(result.content, ctx.shape)
         cid = candidate_id(_full_spec(answer))
         tried = next((t.number for t in ctx.history if t.proposal.candidate == cid), None)
         if tried is not None:
             raise AnswerError(f"that exact trial was already run (trial {tried}); propose a different one")
         return answer, ignored
 
-    def _fallback(self, ctx: PlanContext, purpose: str, step: int, reason: str) -> Proposal | None:
+    def _fallback(self, ctx: PlanContext, purpose: str, step: int, reason: str, kind: str) -> Proposal | None:
         self._record(LLMExchange(purpose="fallback", request={"step": step, "instead_of": purpose,
-                                                              "planner": self.offline.name},
+                                                              "planner": self.offline.name, "kind": kind},
                                  fallback_reason=reason))
         proposal = self.offline.propose(ctx)
         if proposal is None:
             return None
         note = f" [offline planner: {reason}]"
-        return proposal.model_copy(update={"reason": (proposal.reason + note)[:2000]})
+        return proposal.model_copy(update={"reason": (proposal.reason + note)[:2000], "planned_by": "fallback",
+                                           "fallback": kind})
 
     # -- proposals ----------------------------------------------------------------------------
     def _proposal(self, ctx: PlanContext, answer: LLMAnswer, ignored: list[str], repair: int) -> Proposal:
@@ -115,14 +121,14 @@ class LLMPlanner(BasePlanner):
             why += f" (ignored fields: {', '.join(ignored[:5])})"
         if answer.kind == "spec":
             return Proposal(spec=full, action="promote", candidate=candidate_id(full), seeds=self._first_seeds(),
-                            rung=1, params={"llm": meta}, reason=f"LLM proposal: {why}")
+                            rung=1, params={"llm": meta}, reason=f"LLM proposal: {why}", planned_by="llm")
         subset = smoke_subset(ctx.n_train)
         smoke = full.model_copy(update={"training": full.training.model_copy(update={"epochs": 1}),
                                         "subset_size": subset})
         meta["training"] = full.training.model_dump(mode="json")
         label = f"repair {repair}" if repair else "new"
         return Proposal(spec=smoke, action="smoke", candidate=candidate_id(full), seeds=[0], rung=0,
-                        subset_size=subset, params={"llm": meta},
+                        subset_size=subset, params={"llm": meta}, planned_by="llm",
                         reason=f"LLM-written model ({label}), smoke test: 1 seed, 1 epoch, "
                                f"{subset or 'all'} rows. {why}")
 
@@ -132,12 +138,32 @@ class LLMPlanner(BasePlanner):
         training = TrainingSpec.model_validate(meta.get("training", spec.training.model_dump()))
         full = spec.model_copy(update={"training": training, "subset_size": None})
         return Proposal(spec=full, action="promote", candidate=smoke.proposal.candidate, seeds=self._first_seeds(),
-                        rung=1, params={"llm": meta | {"smoke_trial": smoke.number}},
+                        rung=1, params={"llm": meta | {"smoke_trial": smoke.number}}, planned_by="llm",
                         reason=f"LLM-written model passed its smoke test (trial {smoke.number}): full data, "
                                f"{training.epochs} epochs, {len(self._first_seeds())} seeds")
 
     def _first_seeds(self) -> list[int]:
         return list(range(self.checkpoints[0]))
+
+
+class TruncatedAnswer(AnswerError):
+    """The answer hit max_tokens: the JSON is incomplete, so it is not parsed at all."""
+
+
+def _again(exc: AnswerError) -> AnswerError:
+    """The error after the one repair round, keeping whether it was a cut-off answer."""
+    cls = TruncatedAnswer if isinstance(exc, TruncatedAnswer) else AnswerError
+    return cls(f"invalid answer after one repair round: {exc}")
+
+
+def fallback_kind(exc: Exception) -> str:
+    """The short reason a fallback is counted by: the client's failure kind, ``budget``,
+    ``truncated`` or ``invalid_answer``."""
+    if isinstance(exc, TruncatedAnswer):
+        return "truncated"
+    if isinstance(exc, AnswerError):
+        return "invalid_answer"
+    return getattr(exc, "kind", "error")
 
 
 def _full_spec(answer: LLMAnswer) -> TrialSpec:

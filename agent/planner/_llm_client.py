@@ -1,9 +1,16 @@
 """Talking to any OpenAI-compatible ``/chat/completions`` endpoint (OpenAI, Ollama, vLLM, LM Studio).
 
 One ``complete`` call is one logical request: its attempts (retries on 429/5xx/timeouts with
-backoff, and one retry without ``response_format`` when the server rejects it) are each recorded
-as an ``LLMExchange`` through the recorder the study binds, so the registry holds every request
-and response and ``ReplayChatClient`` can answer a later run from them. The API key lives only in
+backoff, and the next structured-output mode when the server refuses one) are each recorded as an
+``LLMExchange`` through the recorder the study binds, so the registry holds every request and
+response and ``ReplayChatClient`` can answer a later run from them.
+
+Structured output is negotiated per endpoint, most constrained first (``MODES``): OpenAI, vLLM,
+LM Studio and llama.cpp's ``llama-server`` take ``json_schema``; llama-cpp-python takes
+``json_object`` with a ``schema`` (grammar-constrained); some take only ``json_object`` or plain
+text, which get the schema in the prompt. A refusal (400/422 naming the format, or a 500 whose
+body names ``response_format`` or the schema: llama-cpp-python's way) costs no retries; the mode
+that answered is recorded with every request, and a resumed run starts from it. The API key lives only in
 the ``openai`` client object: it is read from the environment variable the settings name, and
 never enters settings, records, messages or errors.
 
@@ -28,26 +35,38 @@ from ..errors import AgentError
 from ..records import LLMExchange
 
 __all__ = [
-    "ChatClient", "ChatResult", "LLMBudgetExhausted", "LLMError", "LLMExchange", "LLMReplayMismatch",
-    "LLMSettings", "LLMUnavailable", "OpenAIChatClient", "probe",
+    "MODES", "ChatClient", "ChatResult", "LLMBudgetExhausted", "LLMError", "LLMExchange", "LLMReplayMismatch",
+    "LLMSettings", "LLMUnavailable", "OpenAIChatClient", "mode_body", "probe",
 ]
 
 NO_KEY = "unused"  # Ollama, vLLM and LM Studio need no key; the openai client insists on some value
 PROBE_TIMEOUT_S = 3.0  # `--planner auto` asks GET /models this long before going offline
 MAX_RESPONSE_BYTES = 1024 * 1024  # a chat answer is a few KiB; past this we refuse to parse at all
 MAX_BACKOFF_S = 30.0  # a Retry-After or exponential backoff never sleeps longer than this
+# Structured-output modes, most constrained first; an endpoint keeps the first one it accepts.
+MODES = ("json_schema", "json_object+schema", "json_object", "text")
+ANSWER_TOKENS = 1024  # a proposal (spec or a small model file) fits; a 2,048-token context still holds the prompt
+TIMEOUT_S = 300.0  # one request: a small local model on one core answers 1,024 tokens in about a minute
 
 
 class LLMError(AgentError):
-    """Root of the LLM client's errors (the planner turns all but a replay mismatch into a fallback)."""
+    """Root of the LLM client's errors (the planner turns all but a replay mismatch into a fallback).
+    ``kind`` is the short reason a fallback is counted by."""
+
+    kind = "error"
+
+    def __init__(self, message: str, kind: str | None = None):
+        super().__init__(message)
+        if kind is not None:
+            self.kind = kind
 
 
 class LLMUnavailable(LLMError):
-    pass
+    kind = "unavailable"
 
 
 class LLMBudgetExhausted(LLMError):
-    pass
+    kind = "budget"
 
 
 class LLMReplayMismatch(LLMError):
@@ -63,12 +82,12 @@ class LLMSettings(BaseModel):
     base_url: str = Field(min_length=1)
     model: str = Field(min_length=1)
     api_key_env: str | None = "OPENAI_API_KEY"
-    timeout_s: float = Field(default=60.0, gt=0)
+    timeout_s: float = Field(default=TIMEOUT_S, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     backoff_s: float = Field(default=1.0, ge=0)
     max_calls: int = Field(default=40, ge=1)
     max_tokens: int = Field(default=400_000, ge=1)
-    answer_tokens: int = Field(default=4096, ge=256)  # max_tokens of one completion
+    answer_tokens: int = Field(default=ANSWER_TOKENS, ge=64)  # max_tokens of one completion
     repairs: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=1024)
@@ -80,6 +99,11 @@ class ChatResult(BaseModel):
     content: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    finish_reason: str | None = None  # "length": cut off at max_tokens
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
 
 
 class _Budget:
@@ -106,6 +130,7 @@ class ChatClient(abc.ABC):
 
     def __init__(self, settings: LLMSettings):
         self.settings = settings
+        self.mode = MODES[0]  # the structured-output mode this endpoint accepted (negotiated down)
         self.budget = _Budget(settings)
         self.record: Callable[[LLMExchange], None] = lambda exchange: None
         self._calls = 0
@@ -115,14 +140,23 @@ class ChatClient(abc.ABC):
         self.budget.add(past_calls)
         calls = [(c.get("request") or {}).get("call") for c in past_calls]
         self._calls = max((c for c in calls if isinstance(c, int)), default=self._calls)
+        self._resume_mode(past_calls)
+
+    def _resume_mode(self, past_calls: Sequence[Mapping[str, Any]]) -> None:
+        """Start from the mode the run's last answered call used (a resumed run keeps it)."""
+        answered = [(c.get("request") or {}).get("mode") for c in past_calls if c.get("response") is not None]
+        known = [m for m in answered if m in MODES]
+        if known:
+            self.mode = known[-1]
 
     @abc.abstractmethod
     def complete(self, messages: list[dict], purpose: str, step: int, schema: dict | None = None) -> ChatResult:
         """The answer's text. Raises ``LLMError`` (never a third-party error)."""
 
-    def _request(self, body: dict, attempt: int, step: int) -> dict:
-        return {"endpoint": self.settings.base_url, "call": self._calls, "attempt": attempt, "step": step,
-                "body": body}
+    def _request(self, body: dict, attempt: int, step: int, mode: str | None = None) -> dict:
+        request = {"endpoint": self.settings.base_url, "call": self._calls, "attempt": attempt, "step": step,
+                   "body": body}
+        return request | ({"mode": mode} if mode else {})
 
 
 class OpenAIChatClient(ChatClient):
@@ -140,11 +174,11 @@ class OpenAIChatClient(ChatClient):
                                      timeout=settings.timeout_s)
         self._key = key if key and len(key) >= 8 else None  # scrubbed from what a server echoes back
         self._sleep = sleep
-        self._structured = True  # response_format json_schema until the server rejects it once
 
     def complete(self, messages: list[dict], purpose: str, step: int, schema: dict | None = None) -> ChatResult:
         self._calls += 1
-        body = self._body(messages, schema)
+        mode = self.mode if schema is not None else None
+        body = self._body(messages, schema, mode)
         attempt = retries = 0
         while True:
             self.budget.check()
@@ -157,32 +191,32 @@ class OpenAIChatClient(ChatClient):
             except Exception as exc:  # noqa: BLE001 - mapped right here, the one place they enter
                 kind, retry_after = self._classify(exc)
                 error = self._scrub(f"{kind}: {_short(exc)}")
-                self._log(purpose, body, attempt, step, t0, error=error)
-                if kind == "format_rejected" and "response_format" in body:
-                    self._structured = False  # answer with plain JSON from now on; we extract it
-                    body = {k: v for k, v in body.items() if k != "response_format"}
+                self._log(purpose, body, attempt, step, t0, mode, error=error)
+                if kind == "format_rejected" and mode is not None and mode != MODES[-1]:
+                    mode = self.mode = MODES[MODES.index(mode) + 1]  # for the rest of the run, too
+                    body = self._body(messages, schema, mode)
                 elif kind in _RETRYABLE and retries < self.settings.max_retries:
                     retries += 1
                     self._sleep(self._backoff(retries, retry_after))
                 else:
-                    raise LLMUnavailable(f"LLM endpoint: {kind} after {attempt} attempt(s): {error}") from None
+                    raise LLMUnavailable(f"LLM endpoint: {kind} after {attempt} attempt(s): {error}",
+                                         kind=kind) from None
                 continue
             self.budget.tokens += result.prompt_tokens + result.completion_tokens
-            self._log(purpose, body, attempt, step, t0, response=doc, result=result)
+            note = (f"truncated: the answer stopped at max_tokens ({self.settings.answer_tokens})"
+                    if result.truncated else None)
+            self._log(purpose, body, attempt, step, t0, mode, error=note, response=doc, result=result)
             return result
 
-    def _body(self, messages: list[dict], schema: dict | None) -> dict:
-        body = {"model": self.settings.model, "messages": messages, "temperature": self.settings.temperature,
+    def _body(self, messages: list[dict], schema: dict | None, mode: str | None) -> dict:
+        body = {"model": self.settings.model, "temperature": self.settings.temperature,
                 "max_tokens": self.settings.answer_tokens}
-        if schema is not None and self._structured:
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "trial_proposal", "schema": schema}}
-        return body
+        return body | mode_body(messages, schema, mode)
 
-    def _log(self, purpose: str, body: dict, attempt: int, step: int, t0: float, error: str | None = None,
-             response: dict | None = None, result: ChatResult | None = None) -> None:
-        self.record(LLMExchange(purpose=purpose, request=self._request(body, attempt, step), response=response,
-                                prompt_tokens=result.prompt_tokens if result else None,
+    def _log(self, purpose: str, body: dict, attempt: int, step: int, t0: float, mode: str | None,
+             error: str | None = None, response: dict | None = None, result: ChatResult | None = None) -> None:
+        self.record(LLMExchange(purpose=purpose, request=self._request(body, attempt, step, mode),
+                                response=response, prompt_tokens=result.prompt_tokens if result else None,
                                 completion_tokens=result.completion_tokens if result else None,
                                 latency_s=round(time.monotonic() - t0, 3), error=error))
 
@@ -231,7 +265,7 @@ class OpenAIChatClient(ChatClient):
             return "connection", None
         if isinstance(exc, o.APIStatusError):
             code = exc.status_code
-            if code in (400, 422) and _mentions_format(exc):
+            if (code in (400, 422) or code >= 500) and _mentions_format(exc):
                 return "format_rejected", None
             if code == 429:
                 return "rate_limited", _retry_after(exc)
@@ -272,8 +306,27 @@ def _result(doc: dict) -> ChatResult:
     if not isinstance(content, str):
         raise _BadResponse("choices[0].message.content is not text")
     usage = doc.get("usage") if isinstance(doc.get("usage"), dict) else {}
+    finish = doc["choices"][0].get("finish_reason")
     return ChatResult(content=content, prompt_tokens=_count(usage.get("prompt_tokens")),
-                      completion_tokens=_count(usage.get("completion_tokens")))
+                      completion_tokens=_count(usage.get("completion_tokens")),
+                      finish_reason=finish if isinstance(finish, str) else None)
+
+
+def mode_body(messages: list[dict], schema: dict | None, mode: str | None) -> dict:
+    """The ``messages`` and ``response_format`` of a request in structured-output ``mode``."""
+    if schema is None or mode is None:
+        return {"messages": messages}
+    if mode == "json_schema":
+        return {"messages": messages,
+                "response_format": {"type": "json_schema", "json_schema": {"name": "trial_proposal", "schema": schema}}}
+    if mode == "json_object+schema":
+        return {"messages": messages, "response_format": {"type": "json_object", "schema": schema}}
+    hint = ("Your answer must be one JSON object valid against this JSON Schema:\n"
+            + json.dumps(schema, separators=(",", ":")))
+    prompted = [*messages[:-1], messages[-1] | {"content": f"{messages[-1]['content']}\n\n{hint}"}]
+    if mode == "json_object":
+        return {"messages": prompted, "response_format": {"type": "json_object"}}
+    return {"messages": prompted}
 
 
 def _count(value: Any) -> int:
@@ -281,8 +334,10 @@ def _count(value: Any) -> int:
 
 
 def _mentions_format(exc: Exception) -> bool:
+    """Does the refusal name the structured-output request (not a generic failure)?"""
     text = f"{getattr(exc, 'body', '')} {exc}".lower()
-    return any(word in text for word in ("response_format", "json_schema", "response format", "structured"))
+    return any(word in text for word in ("response_format", "json_schema", "response format", "structured",
+                                         "schema"))
 
 
 def _retry_after(exc: Exception) -> float | None:

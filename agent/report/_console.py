@@ -12,6 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..planner import planning, planning_line
+
 _STYLE = {"ok": "bold green"}
 
 
@@ -144,6 +146,10 @@ def print_run(doc: dict, console: Console) -> None:
     run = doc["run"]
     console.print(Text.assemble(run["id"], "  ", run["status"]))
     console.print(Text(f"goal: {run['goal']}"))
+    summary = planning([t.get("rung") or {} for t in doc["trials"]], (run.get("config") or {}).get("planner", ""))
+    line = planning_line(summary)
+    if line:
+        console.print(Text(f"planning: {line}", style="bold yellow" if summary["llm"] == 0 else ""))
     table = Table()
     for col in ("#", "status", "action"):
         table.add_column(col, no_wrap=True, justify="right" if col == "#" else "left")

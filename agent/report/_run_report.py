@@ -8,6 +8,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from ..planner import planning, planning_line
 from ..scoring import plot_learning_curves
 
 __all__ = ["write_run_report"]
@@ -63,8 +64,10 @@ def _sections(run, trials, best) -> dict:
             "wall_s": t.wall_s,
         })
     failures = Counter(t.status.value for t in trials if t.status is not None and t.status.value != "ok")
+    plan = planning([t.rung or {} for t in trials], config.get("planner", ""))
     return {"run": run, "goal": goal, "metric": metric, "decision": decision, "best": best,
-            "leaderboard": leaderboard, "failures": failures, "manifest": run.manifest}
+            "leaderboard": leaderboard, "failures": failures, "manifest": run.manifest,
+            "planning": plan, "planning_line": planning_line(plan)}
 
 
 def _decision_line(s: dict) -> str:
@@ -87,6 +90,9 @@ def _markdown(s: dict, curves_png) -> str:
         f"**Created:** {run.created_at:%Y-%m-%d %H:%M UTC}", "",
         "## Decision", "", _decision_line(s), "",
     ]
+    if s["planning_line"]:  # an LLM run says who planned it; one the LLM never planned says so loudly
+        text = s["planning_line"][0].upper() + s["planning_line"][1:]
+        lines += [f"> **{text}.**" if s["planning"]["llm"] == 0 else f"Planning: {s['planning_line']}.", ""]
     if best is not None:
         value = _interval(best.summary.get(s["metric"]))
         lines += [f"## Best model (trial {best.number})", "", f"{s['metric']}: {value}",
@@ -119,15 +125,20 @@ def _html(s: dict, curves_png) -> str:
     source = f"<pre><code>{e(best.source or '')}</code></pre>" if best is not None else "<p>none</p>"
     failures = "".join(f"<li>{e(k)}: {v}</li>" for k, v in sorted(s["failures"].items())) or "<li>none</li>"
     decision = e(_decision_line(s).replace("**", ""))
+    planned = ""
+    if s["planning_line"]:
+        loud = " class='warn'><strong" if s["planning"]["llm"] == 0 else "><span"
+        close = "</strong>" if s["planning"]["llm"] == 0 else "</span>"
+        planned = f"<p id='planning'{loud}>Planning: {e(s['planning_line'])}.{close}</p>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Research report {e(run.id)}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25em .5em;font-size:.9em}}
-.ok{{color:#176c17}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}img{{max-width:100%}}</style></head>
+.ok{{color:#176c17}}.warn{{color:#8a5a00}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}img{{max-width:100%}}</style></head>
 <body><h1>Research report: {e(run.id)}</h1>
 <p><b>Goal:</b> {e(run.goal or '-')}<br><b>Dataset:</b> {e(str(s['goal'].get('dataset')))}<br>
 <b>Target:</b> {e(s['metric'])} {e(str(s['goal'].get('target')))}</p>
-<h2>Decision</h2><p id="decision">{decision}</p>
+<h2>Decision</h2><p id="decision">{decision}</p>{planned}
 <h2>Best model</h2>{img}{source}
 <h2>Leaderboard</h2><table><tr><th>#</th><th>action</th><th>family</th><th>seeds</th><th>status</th>
 <th>{e(s['metric'])} (95% CI)</th><th>wall s</th><th>message</th></tr>{rows}</table>

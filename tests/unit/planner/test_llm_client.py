@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from agent.planner import (
+    MODES,
     LLMBudgetExhausted,
     LLMReplayMismatch,
     LLMSettings,
@@ -16,7 +17,7 @@ from agent.planner import (
     ReplayChatClient,
     probe,
 )
-from tests.fake_llm import FakeLLM, Reply, chat, error
+from tests.fake_llm import FakeLLM, Reply, accepting, chat, error, format_refusal_500
 
 KEY = "sk-test-SECRETKEY0123456789abcdef"
 ENV = {"TEST_LLM_KEY": KEY}
@@ -93,20 +94,82 @@ def test_a_body_that_is_not_a_completion_is_a_bad_response():
         client(server, []).complete(MESSAGES, "propose", 1)
 
 
-def test_a_rejected_response_format_falls_back_to_plain_json_for_the_rest_of_the_run():
-    def script(body, index):
-        if "response_format" in body:
-            return error(400, "response_format json_schema is not supported by this model")
-        return chat("plain")
+def _modes(server: FakeLLM) -> list[str]:
+    out = []
+    for r in server.chat_requests:
+        fmt = r["body"].get("response_format")
+        out.append("text" if fmt is None else fmt["type"] + ("+schema" if "schema" in fmt else ""))
+    return out
 
-    recorded: list = []
-    with FakeLLM(script) as server:
-        c = client(server, recorded)
+
+def test_a_text_only_server_is_negotiated_down_once_and_gets_the_schema_in_the_prompt():
+    recorded, sleeps = [], []
+    with FakeLLM(accepting("text", answer="plain")) as server:
+        c = client(server, recorded, sleeps)
         assert c.complete(MESSAGES, "propose", 1, SCHEMA).content == "plain"
         assert c.complete(MESSAGES, "propose", 2, SCHEMA).content == "plain"
-    bodies = [r["body"] for r in server.chat_requests]
-    assert ["response_format" in b for b in bodies] == [True, False, False]
-    assert recorded[0].error.startswith("format_rejected")
+    assert _modes(server) == ["json_schema", "json_object+schema", "json_object", "text", "text"]
+    assert sleeps == []  # a refusal is not retried: it moves to the next mode at once
+    assert [e.request["mode"] for e in recorded] == list(MODES) + ["text"]
+    assert [e.error.split(":")[0] if e.error else None for e in recorded] == ["format_rejected"] * 3 + [None, None]
+    text_prompt = server.chat_requests[3]["body"]["messages"][-1]["content"]
+    assert text_prompt.startswith("propose") and json.dumps(SCHEMA, separators=(",", ":")) in text_prompt
+    assert c.mode == "text"
+
+
+def test_a_json_schema_server_is_asked_once_in_that_mode():
+    recorded: list = []
+    with FakeLLM(accepting("json_schema", answer="{}")) as server:
+        c = client(server, recorded)
+        c.complete(MESSAGES, "propose", 1, SCHEMA)
+    assert _modes(server) == ["json_schema"] and recorded[0].request["mode"] == "json_schema"
+    assert server.chat_requests[0]["body"]["messages"] == MESSAGES  # no schema text needed in the prompt
+
+
+def test_a_500_that_names_response_format_is_a_refusal_not_a_server_error():
+    def script(body, index):
+        fmt = body.get("response_format") or {}
+        return format_refusal_500(fmt["type"]) if fmt.get("type") == "json_schema" else chat("{}")
+
+    recorded, sleeps = [], []
+    with FakeLLM(script) as server:
+        c = client(server, recorded, sleeps)
+        c.complete(MESSAGES, "propose", 1, SCHEMA)
+    assert _modes(server) == ["json_schema", "json_object+schema"] and sleeps == []
+    assert recorded[0].error.startswith("format_rejected") and c.mode == "json_object+schema"
+    assert server.chat_requests[1]["body"]["response_format"] == {"type": "json_object", "schema": SCHEMA}
+
+
+def test_a_resumed_run_starts_from_the_mode_its_last_answer_used():
+    past = [{"request": {"call": 1, "mode": "json_schema"}, "error": "format_rejected: x", "response": None},
+            {"request": {"call": 1, "mode": "json_object"}, "response": {"choices": []}}]
+    with FakeLLM(accepting("json_object", answer="{}")) as server:
+        c = client(server, [])
+        c.bind(lambda e: None, past)
+        c.complete(MESSAGES, "propose", 2, SCHEMA)
+    assert _modes(server) == ["json_object"]
+
+
+def test_everything_refused_is_unavailable_with_the_last_kind():
+    with FakeLLM([error(400, "response_format is not supported")]) as server, \
+            pytest.raises(LLMUnavailable, match="format_rejected after 4 attempt") as err:
+        client(server, []).complete(MESSAGES, "propose", 1, SCHEMA)
+    assert err.value.kind == "format_rejected" and len(server.chat_requests) == 4
+
+
+def test_an_answer_cut_off_at_max_tokens_is_recorded_as_truncated():
+    recorded: list = []
+    with FakeLLM([chat('{"kind": "spec", "mod', finish_reason="length")]) as server:
+        result = client(server, recorded, answer_tokens=128).complete(MESSAGES, "propose", 1, SCHEMA)
+    assert result.truncated and result.content.endswith('"mod')
+    assert recorded[0].response is not None
+    assert recorded[0].error == "truncated: the answer stopped at max_tokens (128)"
+    assert server.chat_requests[0]["body"]["max_tokens"] == 128
+
+
+def test_the_defaults_fit_a_slow_local_server():
+    settings = LLMSettings(base_url="http://127.0.0.1:1/v1", model="m")
+    assert settings.answer_tokens == 1024 and settings.timeout_s >= 300
 
 
 def test_an_auth_error_is_not_retried():

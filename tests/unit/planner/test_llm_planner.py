@@ -212,8 +212,10 @@ def test_the_offline_planner_is_the_same_search_planner():
     with FakeLLM([error(500)]) as server:
         p = planner(server, [], max_retries=0)
         via_llm = p.propose(ctx())
-    assert via_llm.model_dump(exclude={"reason"}) == SearchPlanner(seed=0).propose(ctx()).model_dump(
-        exclude={"reason"})
+    provenance = {"reason", "planned_by", "fallback"}
+    assert via_llm.model_dump(exclude=provenance) == SearchPlanner(seed=0).propose(ctx()).model_dump(
+        exclude=provenance)
+    assert (via_llm.planned_by, via_llm.fallback) == ("fallback", "server_error")
 
 
 def test_a_passed_smoke_test_is_promoted_even_when_the_statistics_went_first():
@@ -242,3 +244,51 @@ def test_a_failed_smoke_chain_closes_once_the_llm_proposed_something_else():
         p.propose(ctx(history))
         purposes = [r["body"]["messages"][1]["content"] for r in server.chat_requests]
     assert "failed its smoke test" in purposes[1] and "failed its smoke test" not in purposes[2]
+
+
+# --- who planned each step ---------------------------------------------------------------------
+
+def test_each_step_says_who_planned_it():
+    with FakeLLM([chat(SPEC)]) as server:
+        p = planner(server, [])
+        first = p.propose(ctx())
+        confirm = p.propose(ctx([done(1, first, value=0.98)]))
+    assert (first.planned_by, first.fallback) == ("llm", None)
+    assert (confirm.planned_by, confirm.fallback) == ("schedule", None)
+    assert SearchPlanner(seed=0).propose(ctx()).planned_by == "search"
+
+
+def test_a_source_that_passed_its_smoke_test_is_promoted_as_the_llms():
+    with FakeLLM([chat(SOURCE)]) as server:
+        p = planner(server, [])
+        smoke = p.propose(ctx())
+        promoted = p.propose(ctx([done(1, smoke)]))
+    assert (smoke.action, smoke.planned_by) == ("smoke", "llm")
+    assert (promoted.action, promoted.planned_by) == ("promote", "llm")
+
+
+def test_an_answer_cut_off_twice_falls_back_as_truncated_with_a_clear_reason():
+    recorded: list = []
+    cut = json.dumps(SPEC)[:40]
+    with FakeLLM([chat(cut, finish_reason="length")]) as server:
+        prop = planner(server, recorded, answer_tokens=256).propose(ctx())
+        fix_prompt = server.chat_requests[1]["body"]["messages"][-1]["content"]
+    assert (prop.planned_by, prop.fallback) == ("fallback", "truncated")
+    assert "cut off at max_tokens (256 tokens)" in fix_prompt  # the repair round says what went wrong
+    [fb] = fallbacks(recorded)
+    assert "cut off at max_tokens" in fb.fallback_reason and fb.request["kind"] == "truncated"
+    assert [e.error for e in recorded if e.purpose != "fallback"] == [
+        "truncated: the answer stopped at max_tokens (256)"] * 2
+
+
+def test_an_endpoint_that_refuses_everything_plans_nothing_and_says_why():
+    from agent.planner import planning, planning_line
+
+    with FakeLLM([error(400, "response_format is not supported")]) as server:
+        p = planner(server, [], max_retries=0)
+        steps = [p.propose(ctx())]
+        steps.append(p.propose(ctx([done(1, steps[0])])))
+    summary = planning([s.model_dump(mode="json") for s in steps], "llm")
+    assert summary["llm"] == 0 and summary["fallback_reasons"]
+    assert planning_line(summary).startswith("the LLM planned 0 of 2 trials")
+    assert "format_rejected" in planning_line(summary)
