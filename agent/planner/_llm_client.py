@@ -312,10 +312,25 @@ def _result(doc: dict) -> ChatResult:
                       finish_reason=finish if isinstance(finish, str) else None)
 
 
+# Length bounds stay with our own validation: a grammar-constrained server expands
+# ``maxLength: 60000`` into a repetition that crashes llama.cpp (SIGSEGV in llama-cpp-python 0.3.36).
+_LOCAL_ONLY_KEYWORDS = frozenset({"maxLength", "maxItems"})
+
+
+def wire_schema(schema: Any) -> Any:
+    """``schema`` as sent to a server: without the bounds only we enforce."""
+    if isinstance(schema, dict):
+        return {k: wire_schema(v) for k, v in schema.items() if k not in _LOCAL_ONLY_KEYWORDS}
+    if isinstance(schema, list):
+        return [wire_schema(v) for v in schema]
+    return schema
+
+
 def mode_body(messages: list[dict], schema: dict | None, mode: str | None) -> dict:
     """The ``messages`` and ``response_format`` of a request in structured-output ``mode``."""
     if schema is None or mode is None:
         return {"messages": messages}
+    schema = wire_schema(schema)
     if mode == "json_schema":
         return {"messages": messages,
                 "response_format": {"type": "json_schema", "json_schema": {"name": "trial_proposal", "schema": schema}}}

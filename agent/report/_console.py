@@ -149,7 +149,7 @@ def print_run(doc: dict, console: Console) -> None:
     summary = planning([t.get("rung") or {} for t in doc["trials"]], (run.get("config") or {}).get("planner", ""))
     line = planning_line(summary)
     if line:
-        console.print(Text(f"planning: {line}", style="bold yellow" if summary["llm"] == 0 else ""))
+        console.print(Text(f"planning: {line}", style="bold yellow" if summary["llm"] == 0 else ""), soft_wrap=True)
     table = Table()
     for col in ("#", "status", "action"):
         table.add_column(col, no_wrap=True, justify="right" if col == "#" else "left")

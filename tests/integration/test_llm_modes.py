@@ -35,8 +35,10 @@ def test_a_server_that_takes_one_mode_gets_a_working_run_that_records_it(sandbox
     assert live.code == 0, live.stderr[-3000:]
     doc = live.report
     assert doc["status"] == "achieved" and doc["planning"]["llm"] >= 1
-    assert "[llm]" in live.stderr and "[schedule]" in live.stderr  # the progress line says who planned
-    calls = [c for c in export(home, doc["run_id"])["llm_calls"] if c["purpose"] != "fallback"]
+    run = export(home, doc["run_id"])
+    planned = [t["rung"]["planned_by"] for t in run["trials"]]
+    assert planned[0] == "llm" and set(planned[1:]) == {"schedule"}, planned  # promote, then the statistics
+    calls = [c for c in run["llm_calls"] if c["purpose"] != "fallback"]
     answered = [c for c in calls if c["response"] is not None]
     assert answered and {c["request"]["mode"] for c in answered} == {mode}
     refused = [c["request"]["mode"] for c in calls if c["response"] is None]

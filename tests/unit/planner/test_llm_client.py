@@ -248,3 +248,16 @@ def test_a_key_the_server_echoes_back_is_scrubbed_before_it_is_recorded_or_retur
         result = c.complete(MESSAGES, "propose", 1)
     assert plain not in result.content and "[redacted]" in result.content
     assert plain not in json.dumps([e.model_dump() for e in recorded])
+
+
+def test_length_bounds_stay_local_and_never_reach_a_grammar_server():
+    from agent.planner import answer_schema
+
+    schema = answer_schema()
+    assert "maxLength" in json.dumps(schema)  # the source cap is ours (pydantic enforces it)
+    with FakeLLM(accepting("json_object+schema", answer="{}")) as server:
+        client(server, []).complete(MESSAGES, "propose", 1, schema)
+    sent = [r["body"].get("response_format") for r in server.chat_requests]
+    assert sent[-1]["type"] == "json_object"
+    assert all("maxLength" not in json.dumps(s) and "maxItems" not in json.dumps(s) for s in sent if s)
+    assert "oneOf" in json.dumps(sent[-1]["schema"])  # the rest of the schema is kept

@@ -274,3 +274,18 @@ def test_the_key_in_the_host_environment_never_reaches_a_container(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     kwargs = host_config_kwargs(SandboxLimits(), host_cpus=2)
     assert KEY not in json.dumps(kwargs["environment"]) and "OPENAI_API_KEY" not in kwargs["environment"]
+
+
+def test_resume_counts_the_llm_time_already_spent_against_the_budget(tmp_path, cache, fake_trials, monkeypatch):
+    import time
+
+    with open_registry(tmp_path) as reg, FakeLLM([chat(SPEC, delay_s=0.5)]) as server:
+        result = study(config(server.url, max_iterations=1), reg, cache).start()
+        llm_s = sum(c.latency_s or 0.0 for c in reg.list_llm_calls(result.run_id))
+        trial_s = sum(t.wall_s or 0.0 for t in reg.list_trials(result.run_id))
+        resumed = study(config(server.url, max_iterations=1), reg, cache)
+        seen = {}
+        monkeypatch.setattr(resumed, "_loop", lambda run_id, t0: seen.setdefault("spent", time.monotonic() - t0))
+        resumed.resume(result.run_id)
+    assert llm_s >= 0.5  # the scripted answer took that long, and its latency was recorded
+    assert seen["spent"] >= trial_s + llm_s - 0.01
