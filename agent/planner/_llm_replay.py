@@ -47,7 +47,10 @@ class ReplayChatClient(ChatClient):
             self.budget.calls += 1
             self.record(self._rerecord(attempt))
         if last.get("response") is None:
-            raise LLMUnavailable(f"LLM endpoint (replayed from {self.source_run}): {last.get('error') or 'failed'}")
+            error = str(last.get("error") or "failed")
+            # The recorded error starts with its kind ("format_rejected: ..."): the fallback is counted the same.
+            raise LLMUnavailable(f"LLM endpoint (replayed from {self.source_run}): {error}",
+                                 kind=error.partition(":")[0] if ":" in error else None)
         result = _result(dict(last["response"]))
         self.budget.tokens += result.prompt_tokens + result.completion_tokens
         return result

@@ -223,8 +223,9 @@ def test_replay_returns_the_recorded_outcomes_in_order_without_any_network(monke
     replay = ReplayChatClient(LLMSettings(base_url="http://unused/v1", model="test"), rows, source_run="run-x")
     replay.bind(again.append)
     assert replay.complete(MESSAGES, "propose", 1).content == "first"
-    with pytest.raises(LLMUnavailable, match="replayed from run-x"):
+    with pytest.raises(LLMUnavailable, match="replayed from run-x") as err:
         replay.complete(MESSAGES, "repair", 2)
+    assert err.value.kind == "server_error"  # a replayed fallback is counted under the same reason
     assert len(again) == len(recorded) and all(e.request["replayed_from"] == "run-x" for e in again)
     with pytest.raises(LLMReplayMismatch, match="recorded 2 LLM call"):
         replay.complete(MESSAGES, "propose", 3)
