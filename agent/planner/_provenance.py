@@ -18,12 +18,23 @@ def planning(proposals: Iterable[Mapping[str, Any]], planner: str) -> dict[str, 
     by: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for p in proposals:
-        who = str(p.get("planned_by") or "search")
+        who = _who(p, planner)
         by[who] += 1
         if who == "fallback":
             reasons[str(p.get("fallback") or "unknown")] += 1
     return {"planner": planner, "trials": sum(by.values()), "llm": by["llm"], "schedule": by["schedule"],
             "fallback": by["fallback"], "fallback_reasons": dict(reasons.most_common())}
+
+
+def _who(p: Mapping[str, Any], planner: str) -> str:
+    """``planned_by``; a proposal stored before it was recorded is read from what it kept."""
+    if p.get("planned_by"):
+        return str(p["planned_by"])
+    if planner != "llm":
+        return "search"
+    if "llm" in (p.get("params") or {}):
+        return "llm"
+    return "fallback" if "[offline planner:" in str(p.get("reason") or "") else "schedule"
 
 
 def planning_line(summary: Mapping[str, Any] | None) -> str | None:

@@ -292,3 +292,15 @@ def test_an_endpoint_that_refuses_everything_plans_nothing_and_says_why():
     assert summary["llm"] == 0 and summary["fallback_reasons"]
     assert planning_line(summary).startswith("the LLM planned 0 of 2 trials")
     assert "format_rejected" in planning_line(summary)
+
+
+def test_proposals_stored_before_provenance_are_read_from_what_they_kept():
+    from agent.planner import planning
+
+    old = [{"action": "promote", "params": {"llm": {"repair": 0}}, "reason": "LLM proposal: x"},
+           {"action": "explore", "params": {}, "reason": "defaults [offline planner: LLM endpoint: timeout]"},
+           {"action": "confirm", "params": {}, "reason": "fresh seeds"}]
+    summary = planning(old, "llm")
+    assert (summary["llm"], summary["fallback"], summary["schedule"]) == (1, 1, 1)
+    assert summary["fallback_reasons"] == {"unknown": 1}
+    assert planning(old, "search")["llm"] == 0
