@@ -1,42 +1,21 @@
-"""The Python API: ``agent.evaluate(model_file, config) -> Report``."""
+"""The Python API: ``agent.evaluate(model_file, config) -> EvalReport``."""
 
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 from .config import EvalConfig, home_dir, parse_model_ref
 from .errors import ConfigError
+from .results import EvalReport
 from .sandbox import ProgressFn
 
-__all__ = ["Report", "evaluate", "evaluate_with_sandbox"]
-
-
-class Report(dict):
-    """An eval report: the JSON document as a dict, with a few conveniences."""
-
-    @property
-    def status(self) -> str:
-        return self["status"]
-
-    @property
-    def ok(self) -> bool:
-        return self["status"] == "ok"
-
-    def metric(self, name: str = "accuracy") -> dict:
-        """The across-seed summary of ``name`` (mean, std, n, ci_low, ci_high, ...)."""
-        return self["aggregate"].get(name, {})
-
-    def to_json(self, indent: int | None = 2) -> str:
-        from .report import dumps
-
-        return dumps(dict(self), indent=indent)
+__all__ = ["EvalReport", "evaluate", "evaluate_with_sandbox"]
 
 
 def evaluate(model: str | Path | Callable, config: EvalConfig | None = None, home: str | Path | None = None,
-             out: str | Path | None = None) -> Report:
+             out: str | Path | None = None) -> EvalReport:
     """Train and score a model in the Docker sandbox; see ``research-agent eval``.
 
     Args:
@@ -51,8 +30,8 @@ def evaluate(model: str | Path | Callable, config: EvalConfig | None = None, hom
         if config.entry not in (None, entry):
             raise ConfigError(f"the model is named {entry} but config.entry is {config.entry}; give one of them")
         config = config.model_copy(update={"entry": entry})
-    return Report(evaluate_with_sandbox(path, config, home_dir(str(home) if home else None), None,
-                                        Path(out) if out else None))
+    return evaluate_with_sandbox(path, config, home_dir(str(home) if home else None), None,
+                                 Path(out) if out else None)
 
 
 def model_ref(model: str | Path | Callable) -> tuple[Path, str | None]:
@@ -75,22 +54,17 @@ def model_ref(model: str | Path | Callable) -> tuple[Path, str | None]:
 
 
 def evaluate_with_sandbox(model_file: Path, config: EvalConfig, home: Path, progress: ProgressFn | None,
-                          out: Path | None) -> dict:
-    from .evaluation import evaluate as run
+                          out: Path | None) -> EvalReport:
+    """Evaluate in the Docker sandbox; with ``out``, write ``report.json`` and the plots there."""
     from .report import write_artifacts
     from .sandbox import DockerSandbox
+    from .trial import evaluate as run
 
     variant = "cuda" if config.limits.gpus else "cpu"
-    report = run(model_file, config, lambda: DockerSandbox(variant=variant),
-                 Path(home) / "cache" / "datasets", progress, keep_probs=out is not None)
-    probs = report.pop("_probs", None)
+    scored = run(model_file, config, lambda: DockerSandbox(variant=variant), Path(home) / "cache" / "datasets",
+                 progress)
+    report = scored.report
     if out is not None:
-        report["artifacts"] = write_artifacts(report, probs, Path(out))
-        (Path(out) / "report.json").write_text(json.dumps(_strict(report), indent=2, allow_nan=False))
+        report = report.model_copy(update={"artifacts": write_artifacts(report, scored.probs, scored.labels, out)})
+        (out / "report.json").write_text(report.to_json())
     return report
-
-
-def _strict(report: dict) -> dict:
-    from .report import clean
-
-    return clean(report)

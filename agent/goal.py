@@ -11,22 +11,25 @@ import re
 
 from .data import SOURCES
 from .errors import UsageError
-from .planner import Goal
-from .scoring import is_higher_better
+from .specs import Goal
+from .scoring import GOAL_METRICS, check_goal, is_higher_better, metric_range
 
 DEFAULT_TARGETS = {"accuracy": 0.9}  # used only when neither the text nor --target gives one
 
-_METRICS = [  # (pattern, metric): the first match in the text wins, so specific before generic
+_F1 = r"f1(?:[\s_-]*score)?"
+_METRICS = [  # (pattern, metric): the first pattern that matches anywhere wins, so specific before generic
     (r"balanced[\s_-]*accuracy", "balanced_accuracy"),
     (r"top[\s_-]*3", "top3_accuracy"),
-    (r"(?:macro[\s_-]*)?f1(?:[\s_-]*score)?", "f1_macro"),
-    (r"weighted[\s_-]*f1", "f1_weighted"),
+    (rf"weighted[\s_-]*{_F1}|{_F1}[\s_(-]*weighted", "f1_weighted"),
+    (rf"micro[\s_-]*{_F1}|{_F1}[\s_(-]*micro", "f1_micro"),
+    (rf"(?:macro[\s_-]*)?{_F1}", "f1_macro"),  # plain "F1" means macro F1
     (r"roc[\s_-]*auc|\bauc\b", "roc_auc"),
     (r"\bmcc\b|matthews", "mcc"),
     (r"log[\s_-]*loss|cross[\s_-]*entropy", "log_loss"),
     (r"\bece\b|calibration[\s_-]*error", "ece"),
     (r"accuracy|\bacc\b", "accuracy"),
 ]
+_KNOWN = frozenset(GOAL_METRICS)
 _FAMILIES = [(r"res[\s_-]*net|residual", "resnet"), (r"transformer", "transformer"),
              (r"text[\s_-]*cnn", "text_cnn"), (r"\bcnn\b|conv(?:olutional|net)", "cnn"),
              (r"\bmlp\b|perceptron|fully[\s_-]*connected", "mlp")]
@@ -65,13 +68,15 @@ def _find_metric(text: str) -> str | None:
     return None
 
 
-def _find_target(text: str) -> float | None:
+def _find_target(text: str, metric: str) -> float | None:
     low = text.lower()
     for pattern in _TARGET_PATTERNS:
         m = re.search(pattern, low)
         if m:
             value, percent = float(m.group(1)), m.group(2)
-            return value / 100 if percent or value > 1 else value
+            # "90 accuracy" means 90%, but "log loss at most 1.5" means 1.5
+            fraction_metric = metric in _KNOWN and metric_range(metric)[1] == 1.0
+            return value / 100 if percent or (value > 1 and fraction_metric) else value
     return None
 
 
@@ -82,11 +87,15 @@ def parse_goal(text: str, dataset: str | None = None, target: float | None = Non
     if not found_dataset:
         raise UsageError("the goal names no dataset I know; add --dataset NAME (see `research-agent datasets`)")
     found_metric = metric or _find_metric(text) or "accuracy"
-    found_target = target if target is not None else _find_target(text)
+    found_target = target if target is not None else _find_target(text, found_metric)
     if found_target is None:
         found_target = DEFAULT_TARGETS.get(found_metric)
     if found_target is None:
         raise UsageError(f"the goal gives no target for {found_metric}; add --target VALUE (e.g. --target 0.8)")
+    try:
+        check_goal(found_metric, found_target)  # "at least 190% accuracy" reads as 1.9: refuse it
+    except ValueError as e:
+        raise UsageError(str(e)) from e
     family = next((fam for pattern, fam in _FAMILIES if re.search(pattern, text.lower())), None)
     return Goal(text=text, dataset=found_dataset, metric=found_metric, target=float(found_target),
                 higher_is_better=is_higher_better(found_metric), family=family)

@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["TrialStatus", "STATUS_PRIORITY", "SandboxLimits", "SandboxOutcome", "LLMExchange"]
+__all__ = [
+    "DEFAULT_MAX_CPUS",
+    "DEFAULT_MEMORY",
+    "DEFAULT_MEMORY_BYTES",
+    "DEFAULT_TIMEOUT_S",
+    "MAX_TIMEOUT_S",
+    "MIN_MEMORY_BYTES",
+    "LLMExchange",
+    "SandboxLimits",
+    "SandboxOutcome",
+    "TrialStatus",
+    "default_cpus",
+]
+
+# The one set of trial defaults; the Python API (SandboxLimits) and the CLI both read these.
+DEFAULT_TIMEOUT_S = 600.0  # ten minutes: ample for the small CPU models trained here; a hung trial costs no more
+MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: past it a trial is a mistake (seconds typed as minutes), not research
+DEFAULT_MEMORY = "2g"  # the CLI's spelling of DEFAULT_MEMORY_BYTES (agent.config.parse_memory reads it)
+DEFAULT_MEMORY_BYTES = 2 * 1024**3  # torch, the runner and a small dataset fit; a leak stops before the host swaps
+MIN_MEMORY_BYTES = 64 * 1024**2  # the least a Python runner needs to start; below it every trial is an oom
+DEFAULT_MAX_CPUS = 2  # two cores: torch's intra-op threads speed up small models, the rest of the host stays free
+
+
+def default_cpus() -> float:
+    """The CPU limit when none is given: ``DEFAULT_MAX_CPUS``, or fewer on a smaller host."""
+    return float(min(DEFAULT_MAX_CPUS, os.cpu_count() or 1))
 
 
 class TrialStatus(StrEnum):
-    """How a trial ended, decided by the host from what it observed (never from the model)."""
+    """How a trial ended, decided by the host from what it observed (never from the model).
+
+    The member order is not the decision order: ``agent.sandbox._status.RULES`` is (first
+    match wins), rendered in docs/status.md.
+    """
 
     INFRA_ERROR = "infra_error"
     TIMEOUT = "timeout"
@@ -34,9 +64,6 @@ class TrialStatus(StrEnum):
         return self in (TrialStatus.INFRA_ERROR, TrialStatus.KILLED)
 
 
-# First match wins: when several apply (a timeout that also ran out of memory), the earlier one.
-STATUS_PRIORITY = tuple(TrialStatus)
-
 _MESSAGES = {
     TrialStatus.INFRA_ERROR: "the sandbox could not run the trial (Docker/image problem); retry",
     TrialStatus.TIMEOUT: "the trial ran past its deadline and was stopped",
@@ -57,9 +84,9 @@ class SandboxLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    timeout_s: float = Field(default=600.0, gt=0, le=7 * 24 * 3600)
-    memory_bytes: int = Field(default=2 * 1024**3, ge=64 * 1024**2)
-    cpus: float = Field(default=1.0, gt=0)
+    timeout_s: float = Field(default=DEFAULT_TIMEOUT_S, gt=0, le=MAX_TIMEOUT_S)
+    memory_bytes: int = Field(default=DEFAULT_MEMORY_BYTES, ge=MIN_MEMORY_BYTES)
+    cpus: float = Field(default_factory=default_cpus, gt=0)
     gpus: list[str] = Field(default_factory=list)
     runtime: str | None = None
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 __all__ = [
     "CNNSpec",
     "DataShape",
+    "Goal",
     "MLPSpec",
     "ModelSpec",
     "ResNetSpec",
@@ -24,6 +25,19 @@ __all__ = [
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 MAX_TEXT_KERNELS = 6  # parallel Conv1d branches in a TextCNN
 MAX_TEXT_KERNEL = 9  # tokens one TextCNN filter spans
+
+
+class Goal(BaseModel):
+    """What the run is for: the dataset, the metric, the target, an optional family hint."""
+
+    model_config = _FROZEN
+
+    text: str = ""
+    dataset: str
+    metric: str = "accuracy"
+    target: float
+    higher_is_better: bool = True
+    family: str | None = None
 
 
 class DataShape(BaseModel):

@@ -22,10 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .assembler import AssemblyError, source_for
 from .config import EvalConfig, TrainingConfig
 from .data import PreparedDataset, prepare
-from .evaluation import failed_report, run_trial
 from .planner import (
     BasePlanner,
-    Goal,
     LLMExchange,
     LLMReplayMismatch,
     LLMSettings,
@@ -38,7 +36,8 @@ from .planner import (
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
 from .scoring import CHECKPOINTS, Decision, decide_goal
-from .specs import DataShape
+from .specs import Goal
+from .trial import failed_report, run_trial
 
 __all__ = ["Study", "StudyConfig", "StudyResult"]
 
@@ -96,9 +95,7 @@ class Study:
         self.planner = planner or self._default_planner()
         self.progress = progress or (lambda line: None)
         self.data = prepare(config.goal.dataset, self.cache_root)
-        self.shape = DataShape(modality=self.data.modality, input_shape=self.data.input_shape,
-                               n_classes=self.data.n_classes, vocab_size=self.data.extra.get("vocab_size"),
-                               pad_id=self.data.extra.get("pad_id"))
+        self.shape = self.data.shape
 
     def _default_planner(self) -> BasePlanner:
         """The configured planner; a replay answers LLM requests from the recorded run's calls."""

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from ..specs import DataShape
+
 MODALITIES = ("image", "tabular", "text")
 
 
@@ -57,7 +59,7 @@ class DatasetSource(abc.ABC):
         return {"name": self.name, "version": self.version}
 
     @abc.abstractmethod
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         """Return the raw splits; ``cache_root`` is where downloads/raw files may live."""
 
 
@@ -84,6 +86,12 @@ class PreparedDataset(BaseModel):
 
     def val_labels(self) -> np.ndarray:
         return np.load(self.public_dir / "val_y.npy", allow_pickle=False)
+
+    @property
+    def shape(self) -> DataShape:
+        """What a rendered model must fit (the planner's and the templates' view of this data)."""
+        return DataShape(modality=self.modality, input_shape=self.input_shape, n_classes=self.n_classes,
+                         vocab_size=self.extra.get("vocab_size"), pad_id=self.extra.get("pad_id"))
 
     def card(self) -> dict:
         """The report's ``dataset`` block. ``class_names[i]`` names class ``i`` (per-class metrics and

@@ -129,7 +129,6 @@ def prepare(
     test_size: int | None = None,
     target: str | None = None,
     split_seed: int = 0,
-    progress=None,
     drop_columns: tuple[str, ...] | list[str] = (),
 ) -> PreparedDataset:
     """Materialize ``name`` into the cache once (atomically) and return the entry.
@@ -147,7 +146,7 @@ def prepare(
     cache_root = Path(cache_root)
     entry = cache_root / f"{_safe(src.name)}-{fingerprint}"
     if not (entry / "meta.json").exists():
-        _materialize(src, params, opts, entry, cache_root, progress)
+        _materialize(src, params, opts, entry, cache_root)
     meta = json.loads((entry / "meta.json").read_text())
     extra = {k: meta[k] for k in ("vocab_size", "pad_id", "max_len", "columns") if k in meta}
     return PreparedDataset(
@@ -162,8 +161,8 @@ def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)[:60]
 
 
-def _materialize(src, params, opts, entry: Path, cache_root: Path, progress) -> None:
-    raw = src.load(cache_root / "raw", progress)
+def _materialize(src, params, opts, entry: Path, cache_root: Path) -> None:
+    raw = src.load(cache_root / "raw")
     if opts.drop_columns:  # after the load: a catalog table's columns are known only now
         columns = [str(c) for c in getattr(raw.train_x, "columns", range(np.shape(raw.train_x)[1]))]
         check_drop(columns, opts.drop_columns, getattr(src, "target", None), src.name)

@@ -81,7 +81,7 @@ class HubSource(DatasetSource):
             return False
         return self._mirror() is not None or in_hf_cache(hf_cache_dir(), self.repo_id, self.config)
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         datasets = _import_datasets(self.name)
         cache_dir, mirror = hf_cache_dir(), self._mirror()
         if mirror is not None:
@@ -329,7 +329,7 @@ class RottenTomatoesReviews(DatasetSource):
     def identity(self) -> dict:
         return super().identity() | {"corpus": CORPUS}
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         import pandas as pd
 
         corpus = io.BytesIO(self._corpus(cache_root))

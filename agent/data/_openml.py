@@ -40,7 +40,7 @@ class _OpenMLSource(DatasetSource):
     def available_offline(self, cache_root: Path) -> bool:
         return all(path.is_file() for path in cached_files(cache_root, self.data_id))
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         frame = self._fetch(Path(cache_root)).frame
         frame = frame.drop(columns=[c for c in self.drop if c in frame.columns])
         return split_frame(frame, self.target, self.name)

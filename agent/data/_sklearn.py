@@ -36,7 +36,7 @@ class Digits(DatasetSource):
     source = "scikit-learn load_digits (UCI optical recognition of handwritten digits)"
     license = "CC BY 4.0"
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         bunch = datasets.load_digits()
         return fixed_split(bunch.images[:, None, :, :].astype(np.float32), bunch.target)
 
@@ -46,7 +46,7 @@ class _Bundled(DatasetSource):
     license = "CC BY 4.0"
     _loader = staticmethod(datasets.load_iris)
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         bunch = self._loader()
         names = [str(n) for n in getattr(bunch, "target_names", [])] or None
         return fixed_split(bunch.data.astype(np.float32), bunch.target, names)
@@ -98,7 +98,7 @@ class Synthetic(DatasetSource):
     def identity(self) -> dict:
         return super().identity() | {"params": self.params}
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         p = self.params
         informative = max(2, min(int(p["features"]), int(np.ceil(np.log2(p["classes"] * 2))) + 2))
         x, y = datasets.make_classification(

@@ -49,7 +49,7 @@ class TableSource(DatasetSource):
         """The header, without reading the rows."""
         return [str(c) for c in read_table(self.path, self.format, header_only=True).columns]
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         return split_frame(read_table(self.path, self.format), self.target, self.path.name)
 
 

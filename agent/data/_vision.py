@@ -81,7 +81,7 @@ class _Torchvision(DatasetSource):
         archive = self._archive is not None and (Path(cache_root) / self._archive).is_file()
         return importlib.util.find_spec("torchvision") is not None and (placed or archive)
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         cache_root = Path(cache_root)
         offline = self._stage(cache_root)
         tvd = _torchvision_datasets()
@@ -294,7 +294,7 @@ class ImageFolderSource(DatasetSource):
         return super().identity() | {"path": str(self.path.resolve()), "files": digest.hexdigest(),
                                      "size": list(FOLDER_SIZE), "max_kept_side": MAX_KEPT_SIDE}
 
-    def load(self, cache_root: Path, progress=None) -> RawSplits:
+    def load(self, cache_root: Path) -> RawSplits:
         paths, labels = self._samples()
         _note(f"{self.name}: reading {len(paths):,} images in {len(set(labels))} classes")
         modes, sizes = zip(*(self._header(p) for p in paths), strict=True)

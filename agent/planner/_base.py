@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..specs import DataShape, TrialSpec
+from ..specs import DataShape, Goal, TrialSpec
 
 # ``smoke``: LLM-written source run cheaply (1 seed, 1 epoch, a small subset) before it earns real seeds.
 Action = Literal["explore", "promote", "add_seeds", "confirm", "smoke"]
@@ -17,19 +17,6 @@ Recorder = Callable[[Any], None]  # receives an LLMExchange; the study writes it
 # statistics' schedule (confirm, add seeds, promote: no LLM call), or the offline planner standing in
 # for the LLM ("fallback", with the reason).
 PlannedBy = Literal["search", "llm", "schedule", "fallback"]
-
-
-class Goal(BaseModel):
-    """What the run is for: the dataset, the metric, the target, an optional family hint."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    text: str = ""
-    dataset: str
-    metric: str = "accuracy"
-    target: float
-    higher_is_better: bool = True
-    family: str | None = None
 
 
 class Proposal(BaseModel):

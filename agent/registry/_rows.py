@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel
 
 from ..errors import RegistryError
-from ..records import TrialStatus
+from ..results import EvalReport
 from ._export import dumps
 from ._records import (
     ArtifactRecord,
@@ -26,8 +26,7 @@ from ._records import (
 __all__ = ["Outcome", "manifest_dict", "outcome_from_report", "sha256_text"]
 
 # Report keys with a column of their own; everything else (dataset card, sandbox block, model
-# summary, config, timing, ...) goes to ``details``. Keys starting with "_" are in-memory only
-# (``_probs`` holds arrays) and are never stored.
+# summary, config, timing, ...) goes to ``details``.
 _OUTCOME_KEYS = frozenset({"status", "message", "aggregate", "goal", "flags", "seeds"})
 _SEED_KEYS = frozenset({"seed", "status", "message", "metrics", "curves"})
 
@@ -49,44 +48,25 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def outcome_from_report(report: Mapping[str, Any]) -> Outcome:
-    """Split an ``evaluate()`` report into columns; raise ``RegistryError`` for a report that
-    is not one (the values themselves are checked again by the schema's constraints)."""
-    if not isinstance(report, Mapping):
-        raise RegistryError("finish_trial needs the report dict evaluate() returns; got " + type(report).__name__)
-    try:
-        status = TrialStatus(report.get("status")).value
-    except ValueError:
-        raise RegistryError(
-            f"finish_trial: report status {report.get('status')!r} is not a trial status; "
-            "pass the report evaluate() returned") from None
-    seeds = report.get("seeds") or []
-    if not isinstance(seeds, Sequence) or isinstance(seeds, str):
-        raise RegistryError("finish_trial: report['seeds'] must be a list of seed results")
-    details = {k: v for k, v in report.items() if k not in _OUTCOME_KEYS and not str(k).startswith("_")}
-    sandbox = report.get("sandbox") if isinstance(report.get("sandbox"), Mapping) else {}
-    goal = report.get("goal")
+def outcome_from_report(report: EvalReport) -> Outcome:
+    """Split an ``EvalReport`` into columns (its JSON once; the schema's constraints check the rest)."""
+    if not isinstance(report, EvalReport):
+        raise RegistryError("finish_trial needs the EvalReport run_trial returns; got " + type(report).__name__)
+    doc = report.to_dict()
     return Outcome(
-        status=status, message=str(report.get("message") or ""),
-        summary=dumps(report.get("aggregate") or {}, "the report's aggregate"),
-        goal=None if goal is None else dumps(goal, "the report's goal"),
-        flags=dumps(sorted(set(report.get("flags") or ())), "the report's flags"),
-        details=details, container_s=_number(sandbox.get("wall_s")),
-        seeds=[_seed_row(s) for s in seeds],
+        status=report.status.value, message=report.message,
+        summary=dumps(doc["aggregate"], "the report's aggregate"),
+        goal=None if report.goal is None else dumps(doc["goal"], "the report's goal"),
+        flags=dumps(sorted(set(report.flags)), "the report's flags"),
+        details={k: v for k, v in doc.items() if k not in _OUTCOME_KEYS},
+        container_s=report.sandbox.wall_s, seeds=[_seed_row(s) for s in doc["seeds"]],
     )
 
 
-def _seed_row(entry: Mapping[str, Any]) -> tuple[int, str, str, str, str, str]:
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("seed"), int) or isinstance(entry["seed"], bool):
-        raise RegistryError(f"finish_trial: seed result {entry!r:.80} has no integer 'seed'")
+def _seed_row(entry: dict[str, Any]) -> tuple[int, str, str, str, str, str]:
     extra = {k: v for k, v in entry.items() if k not in _SEED_KEYS}
-    return (int(entry["seed"]), str(entry.get("status") or ""), str(entry.get("message") or ""),
-            dumps(entry.get("metrics") or {}, "seed metrics"), dumps(entry.get("curves") or {}, "seed curves"),
-            dumps(extra, "seed result"))
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return (entry["seed"], entry["status"], entry["message"], dumps(entry["metrics"], "seed metrics"),
+            dumps(entry["curves"], "seed curves"), dumps(extra, "seed result"))
 
 
 def _load(text: str | None) -> Any:

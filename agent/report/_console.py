@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..planner import planning, planning_line
+from ..results import EvalReport, GoalReport, MetricSummary
 
 _STYLE = {"ok": "bold green"}
 
@@ -27,22 +28,22 @@ _NUMBER = len("0.0000")
 _CI = len("[0.0000, 0.0000]")
 
 
-def _metrics_table(agg: dict, width: int) -> Table:
+def _metrics_table(agg: dict[str, MetricSummary], width: int) -> Table:
     """Metric names (typed next, as ``--metric``) and numbers never wrap or get cut. One line per
     metric: ``min``/``max`` are left out (they stay in ``--json``) when they would not fit; on a
     narrower terminal still the interval wraps after its comma."""
     name_w = max(map(len, ["metric", *agg]))
     full = name_w + 4 * _NUMBER + len("nn") + _CI + 7 * _PER_COLUMN + 1
     stats = ("mean", "std", "min", "max") if full <= width else ("mean", "std")
-    table = Table(title="metrics across seeds (95% Student-t interval)",
+    table = Table(title="metrics across seeds (two-sided 95% Student-t interval over seeds)",
                   caption=None if "min" in stats else "min/max: --json")
     table.add_column("metric", no_wrap=True)
     for col in (*stats, "n"):
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("95% CI", justify="right")
     for name, s in agg.items():
-        ci = "-" if s["ci_low"] is None else f"[{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
-        table.add_row(name, *(_fmt(s[k]) for k in stats), str(s["n"]), ci)
+        ci = "-" if s.ci_low is None else f"[{s.ci_low:.4f}, {s.ci_high:.4f}]"
+        table.add_row(name, *(_fmt(getattr(s, k)) for k in stats), str(s.n), ci)
     return table
 
 
@@ -54,38 +55,53 @@ def _entry_line(entry: dict) -> str:
     return f"model: {entry['name']}({args}) - {entry['chosen']}{note}"
 
 
-def print_eval(report: dict, console: Console) -> None:
-    status = report["status"]
-    ds = report["dataset"]
+def goal_bounds_line(goal: GoalReport) -> str:
+    """Which one-sided bounds the goal decision used: over seeds, over test rows, and the binding one."""
+    if goal.lower_bound is None:
+        return ""
+    level = f"one-sided {100 * (1 - goal.alpha_per_checkpoint):.1f}% bounds"
+    parts = [f"{level} at {goal.checkpoint} seeds: [{goal.lower_bound:.4f}, {goal.upper_bound:.4f}]"]
+    if goal.seed_lower_bound is not None:
+        parts.append(f"seeds (Student t) [{goal.seed_lower_bound:.4f}, {goal.seed_upper_bound:.4f}]")
+    if goal.test_lower_bound is not None:
+        method = {"clopper_pearson": "exact binomial", "bootstrap": "bootstrap over test rows"}.get(
+            goal.test_bound_method or "", goal.test_bound_method or "")
+        parts.append(f"test set ({method}) [{goal.test_lower_bound:.4f}, {goal.test_upper_bound:.4f}]")
+    return "; ".join(parts)
+
+
+def print_eval(report: EvalReport, console: Console) -> None:
+    status = report.status.value
+    ds = report.dataset
     console.print(
-        f"[{_STYLE.get(status, 'bold red')}]{status}[/]: {escape(report['message'])}"  # the model's words
+        f"[{_STYLE.get(status, 'bold red')}]{status}[/]: {escape(report.message)}"  # the model's words
         f"  [dim]({escape(ds['name'])}: {ds['n_train']} train / {ds['n_test']} test, {ds['n_classes']} classes)[/]"
     )
-    entry = report.get("model", {}).get("entry")
-    if entry:
-        console.print(_entry_line(entry), markup=False, highlight=False)
-    if report.get("flags"):
-        console.print(f"flags: {', '.join(report['flags'])}")
-    agg = report.get("aggregate") or {}
-    if agg:
-        console.print(_metrics_table(agg, console.width))
-    goal = report.get("goal")
+    if report.model.entry:
+        console.print(_entry_line(report.model.entry), markup=False, highlight=False)
+    if report.flags:
+        console.print(f"flags: {', '.join(report.flags)}")
+    if report.aggregate:
+        console.print(_metrics_table(report.aggregate, console.width))
+    goal = report.goal
     if goal:
-        color = {"achieved": "green", "not_achieved": "red"}.get(goal["decision"], "yellow")
-        console.print(f"goal {goal['metric']} >= {goal['target']}: [{color}]{goal['decision']}[/] "
-                      f"(n={goal['n']}) - {goal['reason']}", highlight=False)
-    for seed in report.get("seeds", []):
-        acc = seed.get("metrics", {}).get("accuracy")
-        console.print(f"  seed {seed['seed']}: {seed['status']}  accuracy {_fmt(acc)}")
-    box = report.get("sandbox", {})
-    if "wall_s" in box:
+        color = {"achieved": "green", "not_achieved": "red"}.get(goal.decision, "yellow")
+        op = ">=" if goal.higher_is_better else "<="
+        console.print(f"goal {goal.metric} {op} {goal.target}: [{color}]{goal.decision}[/] "
+                      f"(n={goal.n}) - {escape(goal.reason)}", highlight=False)
+        if bounds := goal_bounds_line(goal):
+            console.print(f"  [dim]{bounds}[/]", highlight=False)
+    for seed in report.seeds:
+        console.print(f"  seed {seed.seed}: {seed.status.value}  accuracy {_fmt(seed.metrics.get('accuracy'))}")
+    box = report.sandbox
+    if box.wall_s is not None:
         console.print(
-            f"[dim]sandbox: image {box.get('image', '')[:19]}, exit {box.get('exit_code')}, "
-            f"{box.get('wall_s')}s wall, oom={box.get('oom_killed')}, killed_by_us={box.get('we_killed')}[/]"
+            f"[dim]sandbox: image {(box.image or '')[:19]}, exit {box.exit_code}, "
+            f"{box.wall_s}s wall, oom={box.oom_killed}, killed_by_us={box.we_killed}[/]"
         )
-    if status != "ok" and box.get("stderr_tail"):
+    if status != "ok" and box.stderr_tail:
         console.print("[dim]stderr (tail):[/]")
-        console.print(box["stderr_tail"][-1500:], markup=False, highlight=False)
+        console.print(box.stderr_tail[-1500:], markup=False, highlight=False)
 
 
 # Narrower than this, the last column is too narrow for sources: they and the cache state go to --json.

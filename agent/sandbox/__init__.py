@@ -3,7 +3,7 @@
 from ._base import BaseSandbox, ProgressFn, SandboxRequest
 from ._controls import seccomp_sha256
 from ._image import ImageInfo, image_tag
-from ._status import ends_in_runner
+from ._status import ends_in_runner, status_rules_markdown
 
 __all__ = [
     "BaseSandbox",
@@ -16,6 +16,7 @@ __all__ = [
     "ends_in_runner",
     "image_tag",
     "seccomp_sha256",
+    "status_rules_markdown",
 ]
 
 

@@ -8,16 +8,51 @@ from __future__ import annotations
 
 import io
 import posixpath
+import struct
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
-__all__ = ["OutputTooLarge", "read_capped", "regular_files"]
+__all__ = ["OutputTooLarge", "StreamCut", "read_capped", "regular_files", "stdout_frames"]
 
 MAX_FILES = 4096  # a tree of a million tiny files is a denial of service, not an output
+READ_CHUNK = 64 * 1024  # a frame's payload is read this much at a time, whatever size its header claims
+_HEADER = struct.Struct(">BxxxL")  # the engine's multiplexed stream: stream id, 3 zero bytes, length
+_STDOUT = 1
 
 
 class OutputTooLarge(Exception):
     """The stream or the archive's content went past the cap."""
+
+
+class StreamCut(Exception):
+    """The exec stream ended inside a frame: what arrived is not the whole archive."""
+
+
+def stdout_frames(read: Callable[[int], bytes]) -> Iterator[bytes]:
+    """The stdout payload of the engine's multiplexed exec stream (``Tty=False``), piece by piece.
+
+    ``read(n)`` returns up to ``n`` bytes, ``b""`` at the end. Other streams' frames are skipped.
+    Pieces are at most ``READ_CHUNK`` long, so a cap on their sum stops reading promptly.
+    """
+    while header := _read_exactly(read, _HEADER.size, at_start=True):
+        stream, size = _HEADER.unpack(header)
+        while size:
+            piece = _read_exactly(read, min(size, READ_CHUNK))
+            size -= len(piece)
+            if stream == _STDOUT:
+                yield piece
+
+
+def _read_exactly(read: Callable[[int], bytes], n: int, at_start: bool = False) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        got = read(n - len(buf))
+        if not got:
+            if at_start and not buf:
+                return b""  # a clean end, between frames
+            raise StreamCut(f"the exec stream ended {n - len(buf)} bytes short of a frame")
+        buf += got
+    return buf
 
 
 def read_capped(chunks: Iterable[bytes], cap: int) -> bytes:

@@ -21,7 +21,6 @@ NO_NEW_PRIVILEGES = "no-new-privileges:true"  # setuid binaries cannot raise pri
 READ_ONLY_ROOTFS = True  # the model can write only to the size-capped tmpfs mounts below
 TMP_TMPFS = "rw,noexec,nosuid,nodev,size=256m,uid=10001,gid=10001,mode=0700"  # scratch space; cannot hold executables
 OUT_TMPFS = "rw,noexec,nosuid,nodev,size=256m,uid=10001,gid=10001,mode=0700"  # outputs live in memory (counted by the memory cgroup), never on the host disk
-OUT_TMPFS_BYTES = 256 * 1024**2
 SHM_SIZE = "64m"  # /dev/shm for torch/numpy IPC, capped
 IPC_MODE = "private"  # own SysV IPC namespace: no shared memory with the host or other trials
 PIDS_LIMIT = 256  # counts threads too; a fork bomb stops here, torch's thread pools fit easily

@@ -7,11 +7,13 @@ passes (we kill it and record that we did). On the runner's cue we copy /out out
 container (a tmpfs: it vanishes when the container stops, and Docker's archive API cannot
 see tmpfs mounts, so ``tar`` from the read-only image streams it to us through an exec,
 read with a byte cap), then tell the runner to exit. The container is removed in
-``finally``; it never auto-removes.
+``finally``; it never auto-removes. Cleanup never raises: a container that cannot be removed is
+noted on the outcome (``reap`` finds it later by its trial label), never put in its place.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +23,7 @@ from pathlib import Path
 import docker
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 
 from ..errors import SandboxError
 from ..protocol import DONE_LINE, DONE_MARKER
@@ -28,12 +31,16 @@ from ..records import SandboxOutcome, TrialStatus
 from . import _controls as c
 from . import _files
 from ._base import BaseSandbox, ProgressFn, SandboxRequest
-from ._collect import OutputTooLarge, read_capped, regular_files
+from ._collect import OutputTooLarge, StreamCut, read_capped, regular_files, stdout_frames
 from ._image import ImageInfo, resolve
 from ._status import Observation, decide
 
 EXIT_WAIT_S = 10.0  # how long the runner gets to exit after we collected its output
 TRIAL_LABEL = "org.research-agent.trial"
+# What an engine call can raise besides docker's own errors (timeouts, a dropped connection).
+_API_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
+
+_log = logging.getLogger(__name__)
 
 
 def connect(timeout: float = 60.0):
@@ -78,11 +85,13 @@ class DockerSandbox(BaseSandbox):
                 container = self._create(request, job_dir)
             except docker.errors.DockerException as exc:
                 return self._infra(f"could not create the container: {_explain(exc)}")
-            return self._supervise(container, request, progress)
+            outcome = self._supervise(container, request, progress)
         finally:
-            if container is not None:
-                _remove(container)
+            # Neither step raises: an exception here would replace the scored outcome (or the
+            # error that ended the run) and skip the other step.
+            not_removed = _remove(container) if container is not None else None
             shutil.rmtree(job_dir, ignore_errors=True)
+        return _noted(outcome, not_removed)
 
     def reap(self, trial_prefix: str) -> int:
         """Containers of ours whose trial label starts with ``trial_prefix`` (a killed run's)."""
@@ -91,8 +100,10 @@ class DockerSandbox(BaseSandbox):
         except docker.errors.DockerException as exc:
             raise SandboxError(f"cannot list containers: {exc}") from exc
         stale = [c for c in found if (c.labels or {}).get(TRIAL_LABEL, "").startswith(trial_prefix)]
-        for container in stale:
-            _remove(container)
+        problems = [problem for problem in map(_remove, stale) if problem]
+        if problems:
+            raise SandboxError(f"{problems[0]} ({len(problems)} of {len(stale)} not removed); "
+                               "remove them with `docker rm -f`, then resume again")
         return len(stale)
 
     def _check_runtime(self, runtime: str | None) -> None:
@@ -123,7 +134,7 @@ class DockerSandbox(BaseSandbox):
             return self._infra(f"could not start the container: {_explain(exc)}", container)
         t0 = time.monotonic()
         kill_at = t0 + limits.timeout_s + c.KILL_GRACE_S
-        files, too_large, done, we_killed = {}, False, False, False
+        files, too_large, done, we_killed, signalled = {}, False, False, False, False
         while True:
             elapsed = time.monotonic() - t0
             progress("running", elapsed)
@@ -143,11 +154,16 @@ class DockerSandbox(BaseSandbox):
                     too_large = True
                 done = DONE_MARKER in files
                 _signal_exit(container)
+                signalled = True
                 break
             time.sleep(max(0.0, min(poll_interval(elapsed), kill_at - time.monotonic())))
+        # A kill at the deadline that failed (it had just exited, or the API hiccupped) is not
+        # ours; if it is still running, _wait_exit kills it, and then the kill is ours.
         state, killed_on_exit = _wait_exit(container)
-        exit_ignored = killed_on_exit and not we_killed
-        we_killed = we_killed or exit_ignored  # our kill, never a retryable "killed" (137)
+        if "ExitCode" not in state or state.get("Status") in ("created", "running"):
+            return self._infra("could not learn how the container ended (the engine did not say)", container)
+        exit_ignored = killed_on_exit and signalled
+        we_killed = we_killed or killed_on_exit  # our kill, never a retryable "killed" (137)
         wall = time.monotonic() - t0
         stderr = _stderr_tail(container)
         obs = Observation(
@@ -160,6 +176,7 @@ class DockerSandbox(BaseSandbox):
             stderr_tail=stderr,
             wall_s=wall,
             deadline_s=limits.timeout_s,
+            runner_deadline_s=request.job.deadline_s,
         )
         status, message = decide(obs)
         return SandboxOutcome(
@@ -181,18 +198,11 @@ class DockerSandbox(BaseSandbox):
         api = self.client.api
         try:
             exec_id = api.exec_create(container.id, ["tar", "-C", "/out", "-cf", "-", "."],
-                                      stdout=True, stderr=False, user=c.SANDBOX_USER)
-            stream = api.exec_start(exec_id, stream=True, demux=True)
-            try:
-                data = read_capped((out for out, _err in stream if out), c.MAX_OUTPUT_BYTES)
-            finally:
-                # The exec's hijacked socket is never pooled: it leaks (ResourceWarning) unless
-                # both the socket and the response file that references it are closed.
-                stream.close()
-                stream._response.close()
+                                      stdout=True, stderr=False, user=c.SANDBOX_USER)["Id"]
+            data = _exec_stdout(api, exec_id, c.MAX_OUTPUT_BYTES)
             if api.exec_inspect(exec_id).get("ExitCode") != 0:
                 return {}
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
+        except (*_API_ERRORS, StreamCut):
             return {}
         files, _rejected = regular_files(data, ".", c.MAX_OUTPUT_BYTES)
         return files
@@ -210,6 +220,29 @@ def poll_interval(elapsed_s: float) -> float:
     """Seconds until the next look at a container that has run ``elapsed_s``: polling every 0.1 s
     for a whole trial cost ~2.5 CPU s of dockerd, containerd and this process per eval."""
     return min(c.POLL_MAX_INTERVAL_S, max(c.POLL_INTERVAL_S, elapsed_s * c.POLL_DELAY_FRACTION))
+
+
+def _exec_stdout(api, exec_id: str, cap: int) -> bytes:
+    """An exec's stdout, at most ``cap`` bytes (else :class:`OutputTooLarge`), read as an HTTP body.
+
+    docker-py's ``exec_start`` returns a CancellableStream or the hijacked socket, and neither can
+    be closed through its public API without leaking the socket (a ResourceWarning; docker-py
+    issues #1755, #3268). Sent without the ``Upgrade`` header, the same start request is answered
+    with a 200 whose body is the multiplexed stream until the exec ends, so ``requests`` (an
+    APIClient is a ``requests.Session``) reads it, byte-capped, and closes it with its own API.
+    """
+    url = f"{api.base_url}/v{api.api_version}/exec/{exec_id}/start"
+    with api.post(url, json={"Detach": False, "Tty": False}, stream=True, timeout=api.timeout) as response:
+        response.raise_for_status()
+        return read_capped(stdout_frames(response.raw.read), cap)
+
+
+def _noted(outcome: SandboxOutcome, not_removed: str | None) -> SandboxOutcome:
+    """The outcome, with a container we could not remove noted on it (never in its place)."""
+    if not not_removed:
+        return outcome
+    _log.warning("%s", not_removed)
+    return outcome.model_copy(update={"message": f"{outcome.message}; {not_removed}"})
 
 
 def _explain(exc: Exception) -> str:
@@ -247,10 +280,11 @@ def _runner_done(container) -> bool:
 
 
 def _kill(container) -> bool:
+    """SIGKILL it. True only when the engine did; False when it had exited already or the call failed."""
     try:
         container.kill()
-    except docker.errors.DockerException:
-        pass  # it exited on its own in the meantime
+    except _API_ERRORS:
+        return False
     return True
 
 
@@ -258,21 +292,22 @@ def _signal_exit(container) -> None:
     """Tell the runner its output is safe; it exits 0 on SIGUSR1 (docker-init forwards it)."""
     try:
         container.kill(signal="SIGUSR1")
-    except docker.errors.DockerException:
-        pass
+    except _API_ERRORS:
+        pass  # it exited already; or it did not hear us, and _wait_exit kills it
 
 
 def _wait_exit(container) -> tuple[dict, bool]:
     """The final state, and whether we had to kill it because it would not exit."""
     try:
         container.wait(timeout=EXIT_WAIT_S)
-    except (docker.errors.DockerException, requests.exceptions.RequestException):
-        _kill(container)  # it ignored the exit signal after its output was collected
+    except _API_ERRORS:
+        # It ignored the exit signal after its output was collected, or our kill at the deadline failed.
+        killed = _kill(container)
         try:
             container.wait(timeout=EXIT_WAIT_S)
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return {}, True
-        return _state(container) or {}, True
+        except _API_ERRORS:
+            return {}, killed
+        return _state(container) or {}, killed
     return _state(container) or {}, False
 
 
@@ -284,11 +319,13 @@ def _stderr_tail(container) -> str:
     return raw.decode("utf-8", "replace")[-c.MAX_STDERR_TAIL :]
 
 
-def _remove(container) -> None:
+def _remove(container) -> str | None:
+    """Remove it (and its anonymous volumes). A failure is returned as one line, never raised."""
     try:
         container.remove(force=True, v=True)
     except docker.errors.NotFound:
-        pass
-    except docker.errors.DockerException as exc:
-        raise SandboxError(f"could not remove container {container.id[:12]}: {exc}") from exc
+        return None  # already gone
+    except _API_ERRORS as exc:
+        return f"could not remove container {container.id[:12]}: {_explain(exc)}"
+    return None
 

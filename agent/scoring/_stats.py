@@ -1,8 +1,9 @@
 """Aggregates across seeds with Student-t intervals (never z; n = 1 gets no interval).
 
 Seed-to-seed spread measures training randomness (init, data order, dropout) on one fixed test
-set. ``aggregate(..., n_test=...)`` can also report a wider interval that adds the test set's own
-sampling noise, for metrics that are a mean of per-sample hits (see ``t_interval_with_test_noise``).
+set. ``aggregate(..., n_test=...)`` can also report a wider interval that also allows for the test
+set's own sampling noise, for metrics that are a fraction of per-row hits: the wider of the seed
+interval and an exact binomial one (see ``t_interval_with_test_noise``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from ._bounds import PROPORTION_METRICS, clopper_pearson
+
 CONFIDENCE = 0.95
-# Metrics that are a fraction of test samples (binomial test-set noise p(1-p)/n_test applies).
-PROPORTION_METRICS = frozenset({"accuracy", "top3_accuracy", "precision_micro", "recall_micro", "f1_micro"})
 
 
 def defined_values(values: Sequence[float | None]) -> np.ndarray:
@@ -60,32 +61,28 @@ def t_interval_with_test_noise(
 ) -> tuple[float, float] | None:
     """A wider interval for a proportion metric that also counts test-set sampling noise.
 
-    The seed mean varies with training randomness (variance ``s^2 / n``, which shrinks with more
-    seeds) and with which test samples were drawn (binomial variance ``p (1 - p) / n_test``, shared
-    by every seed, so it does not shrink with more seeds). The interval is ``mean +- t * sqrt(s^2/n
-    + p(1-p)/n_test)`` with Welch-Satterthwaite degrees of freedom ``(n - 1) * (var / (s^2/n))^2``,
-    treating the binomial term as known (infinite df). Use it for claims about the population the
-    test set was drawn from; the plain ``t_interval`` is about this test set.
+    The seed mean varies with training randomness, which more seeds average away, and with which
+    test rows were drawn, which every seed shares and no number of seeds removes. This is the
+    wider of the two-sided Student-t seed interval and the two-sided exact Clopper-Pearson
+    interval of ``k = round(mean * n_test)`` hits in ``n_test`` rows, at the same confidence. So
+    seeds that all score 45/45 get about ``[0.921, 1]``, not ``[1, 1]``. Use it for claims about
+    the population the test set was drawn from; the plain ``t_interval`` is about this test set.
 
     Args:
-        values: per-seed values of a metric that is a fraction of test samples, in ``[0, 1]``.
-        n_test: number of test samples.
-        confidence: two-sided coverage.
+        values: per-seed values of a metric that is a fraction of test rows, in ``[0, 1]``.
+        n_test: number of test rows.
+        confidence: two-sided coverage of each interval.
 
     Returns:
-        ``(low, high)``, or ``None`` for fewer than two values.
+        ``(low, high)``, or ``None`` for fewer than two values or no test rows.
     """
     arr = np.asarray(values, dtype=float)
-    if len(arr) < 2 or n_test < 1:
+    seeds = t_interval(arr, confidence)
+    if seeds is None or n_test < 1:
         return None
-    mean, sem = mean_and_sem(arr)
-    seed_var = sem**2
-    var = seed_var + mean * (1 - mean) / n_test
-    if var == 0.0:
-        return mean, mean
-    df = math.inf if seed_var == 0.0 else (len(arr) - 1) * (var / seed_var) ** 2
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=df)) * math.sqrt(var)
-    return mean - half, mean + half
+    k = min(max(round(float(arr.mean()) * n_test), 0), n_test)
+    low, high = clopper_pearson(k, n_test, (1 - confidence) / 2)
+    return min(seeds[0], low), max(seeds[1], high)
 
 
 def summarize(values: Sequence[float | None], n_test: int | None = None, metric: str = "") -> dict:

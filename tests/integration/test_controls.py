@@ -10,11 +10,11 @@ import pytest
 
 from agent.config import EvalConfig
 from agent.data import prepare
-from agent.evaluation import _job
 from agent.records import SandboxLimits, TrialStatus
 from agent.sandbox import DockerSandbox, SandboxRequest
 from agent.sandbox import _controls as c
 from agent.sandbox._docker import TRIAL_LABEL
+from agent.trial._run import _job
 
 CANARY_KEY = "RESEARCH_AGENT_CANARY_SECRET"
 CANARY_VALUE = "canary-6f1d2a9c-must-never-enter-the-sandbox"

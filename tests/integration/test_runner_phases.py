@@ -7,9 +7,9 @@ import uuid
 
 from agent.config import EvalConfig
 from agent.data import prepare
-from agent.evaluation import _job
 from agent.records import SandboxLimits, TrialStatus
 from agent.sandbox import DockerSandbox, SandboxRequest
+from agent.trial._run import _job
 from tests.integration.test_eval import MLP
 
 LIMITS = SandboxLimits(timeout_s=120, memory_bytes=1024**3, cpus=1.0)

@@ -182,9 +182,15 @@ def test_readers_never_see_a_broken_state(sandbox_image, tmp_path):
     assert proc.returncode in (0, 3)
 
 
-@pytest.mark.parametrize("bad", [["--goal", "make something great"], ["--seeds", "1"]])
-def test_unreadable_goal_or_single_seed_is_one_line(tmp_path, bad):
+@pytest.mark.parametrize(("bad", "line"), [
+    (["--goal", "make something great"],
+     "error: the goal names no dataset I know; add --dataset NAME (see `research-agent datasets`)"),
+    (["--seeds", "1"], "error: --seeds: Input should be greater than or equal to 2"),
+], ids=["unreadable-goal", "single-seed"])
+def test_unreadable_goal_or_single_seed_is_one_line(tmp_path, bad, line):
+    # A usage error (exit 2) is found before the engine is contacted: with the dead DOCKER_HOST, a
+    # check that ran after it would end as the engine error instead (exit 1, "cannot reach the Docker engine").
     result = run_cli("run", *bad, home=tmp_path, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
-    assert result.code in (1, 2)
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert result.code == 2, result.stderr
+    assert [ln for ln in result.stderr.splitlines() if ln.strip()] == [line]
+    assert result.stdout == ""

@@ -65,3 +65,40 @@ def test_the_walker_sees_relative_imports(tmp_path):
 
 def test_planner_never_imports_sandbox_or_registry():
     assert _hits("agent/planner", ("agent.sandbox", "agent.registry", "docker")) == []
+
+
+def test_only_the_trial_package_imports_the_output_validation():
+    # agent/trial/_outputs.py is the host's trust boundary: the one reader of what a container wrote.
+    offenders = [h for h in _hits("agent", ("agent.trial._outputs",)) if not h.startswith("agent/trial/")]
+    assert offenders == []
+    assert _hits("agent/trial", ("agent.trial._outputs",)), "the walker must see trial's own use of it"
+
+
+def test_the_trial_package_never_imports_the_loop_the_registry_or_the_cli():
+    assert _hits("agent/trial", ("agent.study", "agent.registry", "agent.cli", "agent.planner", "agent.report")) == []
+
+
+def test_the_vocabulary_imports_only_the_vocabulary():
+    # errors, records, specs, protocol, config, results: what every package may import at no cost.
+    vocabulary = ("errors", "records", "specs", "protocol", "config", "results")
+    allowed = tuple(f"agent.{m}" for m in vocabulary)
+    bad = [f"{path.relative_to(ROOT)} imports {name}"
+           for m in vocabulary for path, module, is_pkg in [(ROOT / f"agent/{m}.py", f"agent.{m}", False)]
+           for name in imports_of(path, module, is_pkg)
+           if name.startswith("agent") and not any(name == a or name.startswith(a + ".") for a in allowed)]
+    assert bad == []
+
+
+def test_only_the_cli_package_imports_click():
+    offenders = [h for h in _hits("agent", ("click",)) if not h.startswith("agent/cli/")]
+    assert offenders == []
+
+
+def test_nothing_imports_the_cli_but_the_entry_points():
+    offenders = [h for h in _hits("agent", ("agent.cli",))
+                 if not h.startswith(("agent/cli/", "agent/__main__.py"))]
+    assert offenders == []
+
+
+def test_the_registry_never_imports_the_trial_pipeline_or_the_sandbox():
+    assert _hits("agent/registry", ("agent.trial", "agent.sandbox", "agent.study", "docker")) == []

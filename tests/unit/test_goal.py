@@ -41,3 +41,29 @@ def test_no_dataset_names_the_flag():
 def test_no_target_for_a_metric_without_default_names_the_flag():
     with pytest.raises(UsageError, match="--target"):
         parse_goal("digits with good macro f1")
+
+
+@pytest.mark.parametrize(
+    ("text", "metric"),
+    [
+        ("digits with weighted F1 of at least 0.8", "f1_weighted"),
+        ("digits with F1 weighted of at least 0.8", "f1_weighted"),
+        ("digits with f1-score (weighted) of at least 0.8", "f1_weighted"),
+        ("digits with macro F1 of at least 0.8", "f1_macro"),
+        ("digits with f1 of at least 0.8", "f1_macro"),
+        ("digits with micro F1 of at least 0.8", "f1_micro"),
+    ],
+)
+def test_f1_variants_specific_before_generic(text, metric):
+    assert parse_goal(text).metric == metric
+
+
+@pytest.mark.parametrize("text", ["digits with at least 190% accuracy", "digits with at least 190 accuracy",
+                                  "digits with macro F1 of at least 150%"])
+def test_a_target_outside_the_metric_range_is_a_usage_error(text):
+    with pytest.raises(UsageError, match="outside .* range"):
+        parse_goal(text)
+
+
+def test_a_loss_target_above_one_is_not_read_as_a_percentage():
+    assert parse_goal("wine classifier, log loss at most 1.5").target == pytest.approx(1.5)

@@ -25,6 +25,7 @@ from agent.report._console import datasets_table, print_run, runs_table
 from agent.sandbox._doctor import Check, checks_table
 from agent.scoring import aggregate, classification_metrics
 from tests.conftest import run_cli
+from tests.reports import make_report
 
 WIDTHS = (80, 60)
 # The longest id ``_new_run_id`` makes (after collisions: 4 hex bytes), and one like the docs.
@@ -67,12 +68,8 @@ def home(tmp_path):
     return home
 
 
-def _report(status: str, accuracy: float) -> dict:
-    seeds = [{"seed": s, "status": status, "message": "", "metrics": {"accuracy": accuracy}} for s in range(3)]
-    return {"schema_version": 1, "status": status, "message": f"the trial ended: {status} " + "detail " * 12,
-            "dataset": {"name": "digits"}, "config": {"metric": "accuracy"}, "seeds": seeds,
-            "aggregate": {"accuracy": {"mean": accuracy, "std": 0.01, "n": 3, "ci_low": accuracy - 0.02,
-                                       "ci_high": accuracy + 0.02}}}
+def _report(status: str, accuracy: float):
+    return make_report(status=status, accuracy=accuracy, message=f"the trial ended: {status} " + "detail " * 12)
 
 
 def _run_ids(home) -> list[str]:
@@ -111,8 +108,8 @@ def test_every_metric_name_shows_whole(width):
     probs = rng.dirichlet(np.ones(5), size=40)
     per_seed = [classification_metrics(probs, rng.integers(0, 5, size=40)) for _ in range(3)]
     agg = aggregate(per_seed)
-    report = {"status": "ok", "message": "scored", "dataset": {"name": "rotten-tomatoes-reviews", "n_train": 9,
-              "n_test": 40, "n_classes": 5}, "aggregate": agg, "seeds": []}
+    report = make_report(seeds=(), message="scored", aggregate=agg, dataset={
+        "name": "rotten-tomatoes-reviews", "n_train": 9, "n_test": 40, "n_classes": 5})
     assert len(agg) > 10 and "precision_weighted" in agg
     lines = render(lambda console: print_eval(report, console), width)
     assert_fits(lines, width, *agg, "rotten-tomatoes-reviews")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent._cli_eval import config_from_options, dataset_name, eval_defaults
+from agent.cli._eval import config_from_options, dataset_name, eval_defaults
 from agent.data import _preprocess, dataset_spec, prepare, resolve, spec_kind
 from agent.errors import DatasetError
 from tests.real_tables import augmented_weather, vega_csv
@@ -154,8 +154,8 @@ def test_drop_column_on_an_image_dataset_is_one_line(tmp_path):
 
 
 def test_eval_config_drop_columns_reach_prepare(monkeypatch, tmp_path):
-    from agent import evaluation
     from agent.config import EvalConfig
+    from agent.trial import _run as evaluation
 
     seen = {}
 

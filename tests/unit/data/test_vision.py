@@ -97,7 +97,7 @@ def test_fashion_mnist_second_prepare_is_a_cache_hit(fashion, monkeypatch):
     raw = cache / "raw" / "FashionMNIST" / "raw"
     mtimes = {f: (raw / f).stat().st_mtime_ns for f in IDX}
 
-    def must_not_load(self, cache_root, progress=None):
+    def must_not_load(self, cache_root):
         raise AssertionError("a cached dataset was loaded again")
 
     monkeypatch.setattr(vision.FashionMNIST, "load", must_not_load)

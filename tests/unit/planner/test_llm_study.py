@@ -16,15 +16,16 @@ import pytest
 from click.testing import CliRunner
 
 import agent.study
-from agent import _cli_run
+from agent.cli import _run as _cli_run
 from agent.cli import main
 from agent.errors import UsageError
-from agent.evaluation import failed_report
 from agent.planner import Goal, LLMReplayMismatch, LLMSettings
 from agent.records import TrialStatus
 from agent.registry import RunStatus, open_registry
+from agent.results import EvalReport
 from agent.scoring import aggregate
 from agent.study import Study, StudyConfig
+from agent.trial import failed_report
 from tests.fake_llm import FakeLLM, chat, error
 
 from .test_llm_planner import BUGGY_SOURCE, GOOD_SOURCE, SPEC
@@ -60,13 +61,13 @@ def fake_trials(monkeypatch):
         ran.append(source)
         if isinstance(outcome, str):
             report = failed_report(label, source, config, data, TrialStatus.CRASHED, outcome.splitlines()[-1], seeds)
-            report["sandbox"]["stderr_tail"] = outcome
-            return report
+            doc = report.to_dict()
+            return EvalReport.model_validate(doc | {"sandbox": doc["sandbox"] | {"stderr_tail": outcome}})
         report = failed_report(label, source, config, data, TrialStatus.OK, "ok", [])
-        report["seeds"] = [{"seed": s, "status": "ok", "message": "", "curves": {},
-                            "metrics": {"accuracy": outcome + 0.002 * (s % 3)}} for s in seeds]
-        report["aggregate"] = aggregate([s["metrics"] for s in report["seeds"]])
-        return report
+        scored = [{"seed": s, "status": "ok", "message": "", "curves": {},
+                   "metrics": {"accuracy": outcome + 0.002 * (s % 3)}} for s in seeds]
+        return EvalReport.model_validate(report.to_dict() | {
+            "seeds": scored, "aggregate": aggregate([s["metrics"] for s in scored])})
 
     monkeypatch.setattr(agent.study, "run_trial", run_trial)
     return ran
@@ -266,14 +267,20 @@ def test_replay_of_a_search_run_is_refused(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "only LLM runs have decisions to replay" in result.stderr
 
 
-def test_the_key_in_the_host_environment_never_reaches_a_container(monkeypatch):
-    from agent.records import SandboxLimits
-    from agent.sandbox._controls import host_config_kwargs
-
+def test_the_key_comes_from_the_variable_the_settings_name_and_is_never_stored(tmp_path, cache, fake_trials,
+                                                                                monkeypatch):
+    # A different key in the default variable: only the variable ``api_key_env`` names may be sent.
+    decoy = "sk-decoy-in-OPENAI_API_KEY-0123456789"
     monkeypatch.setenv(KEY_ENV, KEY)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    kwargs = host_config_kwargs(SandboxLimits(), host_cpus=2)
-    assert KEY not in json.dumps(kwargs["environment"]) and "OPENAI_API_KEY" not in kwargs["environment"]
+    monkeypatch.setenv("OPENAI_API_KEY", decoy)
+    with open_registry(tmp_path) as reg, FakeLLM([chat(SPEC)]) as server:
+        cfg = config(server.url, max_iterations=1)
+        result = study(cfg, reg, cache).start()
+        sent = [{k.lower(): v for k, v in r["headers"].items()}["authorization"] for r in server.chat_requests]
+        stored = json.dumps(reg.get_run(result.run_id).config)
+    assert sent and set(sent) == {f"Bearer {KEY}"}
+    assert json.loads(stored)["llm"]["api_key_env"] == KEY_ENV
+    assert KEY not in stored and decoy not in stored and KEY not in cfg.model_dump_json()
 
 
 def test_resume_counts_the_llm_time_already_spent_against_the_budget(tmp_path, cache, fake_trials, monkeypatch):

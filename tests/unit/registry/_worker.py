@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from agent.registry import SQLiteRegistry
+from tests.reports import make_report
 
 HANG_S = 600  # "forever": the test kills the process long before
 
@@ -47,15 +48,9 @@ class HookedSQLite(SQLiteRegistry):
 BACKENDS = {"sqlite": lambda home: HookedSQLite(Path(home) / "registry.sqlite")}
 
 
-def report(seeds: int, number: int) -> dict:
+def report(seeds: int, number: int):
     acc = 0.5 + number / 1000
-    return {
-        "status": "ok", "message": "scored", "flags": [],
-        "aggregate": {"accuracy": {"mean": acc, "std": 0.0, "n": seeds, "ci_low": acc, "ci_high": acc}},
-        "seeds": [{"seed": s, "status": "ok", "message": "", "metrics": {"accuracy": acc},
-                   "curves": {"train_loss": [1.0, 0.5]}} for s in range(seeds)],
-        "sandbox": {"wall_s": 0.01},
-    }
+    return make_report(seeds=range(seeds), accuracy=acc, message="scored", flags=[])
 
 
 def main(argv: list[str]) -> None:

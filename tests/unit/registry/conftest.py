@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agent.registry import BaseRegistry, SQLiteRegistry
+from tests.reports import make_report  # noqa: F401  (the tests import it from here)
 
 WORKER = Path(__file__).with_name("_worker.py")
 REPO = Path(__file__).resolve().parents[3]
@@ -61,21 +62,6 @@ def run(reg):
 
 
 SPEC = {"model": {"family": "mlp", "depth": 2}, "origin": "search"}
-
-
-def make_report(seeds=(0, 1, 2), status="ok", accuracy=0.9, **extra) -> dict:
-    """A report shaped like ``agent.evaluation.evaluate`` returns."""
-    per_seed = [{"seed": s, "status": status, "message": "", "metrics": {"accuracy": accuracy + s / 1000},
-                 "curves": {"train_loss": [1.0, 0.5], "val_loss": [1.1, float("nan")]}} for s in seeds]
-    return {
-        "schema_version": 1, "status": status, "message": f"the trial ended: {status}", "flags": ["nan_loss"],
-        "model": {"path": "model.py", "sha256": "0" * 64}, "dataset": {"name": "digits", "n_test": 360},
-        "config": {"metric": "accuracy"}, "seeds": per_seed,
-        "aggregate": {"accuracy": {"mean": accuracy, "std": 0.01, "n": len(per_seed), "ci_low": accuracy - 0.02,
-                                   "ci_high": accuracy + 0.02}},
-        "sandbox": {"wall_s": 2.5, "exit_code": 0},
-        "goal": {"decision": "achieved", "metric": "accuracy", "target": 0.8},
-    } | extra
 
 
 def run_trial(reg: BaseRegistry, run_id: str, accuracy=0.9, seeds=(0, 1, 2), status="ok"):

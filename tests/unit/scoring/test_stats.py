@@ -53,22 +53,34 @@ def test_aggregate_every_metric_and_missing_ones():
     assert aggregate([]) == {}
 
 
-def test_test_noise_interval_formula_and_keys():
+def test_equal_perfect_seeds_on_a_small_test_set_keep_the_test_set_width():
+    # 45/45 correct on every seed: the seed spread is 0, the test set still allows ~0.92
+    agg = aggregate([{"accuracy": 1.0}] * 3, n_test=45)["accuracy"]
+    exact = stats.binomtest(45, 45).proportion_ci(confidence_level=0.95, method="exact")
+    assert agg["ci_low_with_test_noise"] == pytest.approx(exact.low)
+    assert agg["ci_low_with_test_noise"] == pytest.approx(0.9213, abs=1e-4)
+    assert agg["ci_high_with_test_noise"] == 1.0
+
+
+def test_test_noise_interval_is_the_wider_of_seeds_and_test_set():
     values, n_test = [0.80, 0.82, 0.81], 500
-    arr = np.asarray(values)
-    seed_var = arr.var(ddof=1) / 3
-    var = seed_var + arr.mean() * (1 - arr.mean()) / n_test
-    df = 2 * (var / seed_var) ** 2  # Welch-Satterthwaite with a known binomial term
-    half = stats.t.ppf(0.975, df) * math.sqrt(var)
-    low, high = t_interval_with_test_noise(values, n_test)
-    assert (low, high) == pytest.approx((arr.mean() - half, arr.mean() + half))
+    exact = stats.binomtest(405, 500).proportion_ci(confidence_level=0.95, method="exact")
     plain = t_interval(values)
-    assert low < plain[0] and high > plain[1]
-    # no seed spread: only binomial noise, a normal interval
-    z = stats.norm.ppf(0.975) * math.sqrt(0.25 / 100)
-    assert t_interval_with_test_noise([0.5, 0.5], 100) == pytest.approx((0.5 - z, 0.5 + z))
+    low, high = t_interval_with_test_noise(values, n_test)
+    assert (low, high) == pytest.approx((min(plain[0], exact.low), max(plain[1], exact.high)))
+    # a wide seed spread on a large test set: the seed interval is the wider one
+    spread = [0.70, 0.90, 0.80]
+    assert t_interval_with_test_noise(spread, 100_000) == pytest.approx(t_interval(spread))
+    # k = round(mean * n_test): 0.5 on 100 rows is 50/100
+    exact = stats.binomtest(50, 100).proportion_ci(confidence_level=0.9, method="exact")
+    assert t_interval_with_test_noise([0.5, 0.5], 100, confidence=0.9) == pytest.approx((exact.low, exact.high))
+    assert t_interval_with_test_noise([0.5], 100) is None
+
+
+def test_test_noise_keys_only_for_proportion_metrics():
+    values, n_test = [0.80, 0.82, 0.81], 500
     agg = aggregate([{"accuracy": v, "log_loss": 1 - v} for v in values], n_test=n_test)
-    assert agg["accuracy"]["ci_low_with_test_noise"] == pytest.approx(low)
+    assert agg["accuracy"]["ci_low_with_test_noise"] == pytest.approx(t_interval_with_test_noise(values, n_test)[0])
     assert set(agg["log_loss"]) == KEYS  # not a proportion: no extra keys
     assert set(aggregate([{"accuracy": 0.8}])["accuracy"]) == KEYS  # default shape unchanged
 

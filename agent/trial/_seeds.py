@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 import numpy as np
 
+from ..data import PreparedDataset
+from ..protocol import RunnerReport
+from ..records import SandboxOutcome, TrialStatus
+from ..results import SeedResult
+from ..scoring import classification_report, learning_dynamics
 from ._outputs import InvalidOutput, load_predictions, load_report
-from .data import PreparedDataset
-from .records import SandboxOutcome, TrialStatus
-from .scoring import classification_report, learning_dynamics
 
 
-def score_batch(outcome: SandboxOutcome, seeds: list[int], data: PreparedDataset) -> dict:
-    """Score every seed of one container run. Returns ``{"seeds", "probs", "runner", "problems"}``."""
+class BatchScore(NamedTuple):
+    """One container run's seeds, scored; ``problems`` lists invalid outputs (first one decides)."""
+
+    seeds: list[SeedResult]
+    probs: dict[int, np.ndarray]
+    runner: RunnerReport | None
+    report_problem: str | None
+    problems: list[str]
+
+
+def score_batch(outcome: SandboxOutcome, seeds: list[int], data: PreparedDataset) -> BatchScore:
+    """Score every seed of one container run."""
     y_test = data.test_labels()
     y_val = data.val_labels()
     runner, report_problem = load_report(outcome.files)
@@ -27,26 +40,19 @@ def score_batch(outcome: SandboxOutcome, seeds: list[int], data: PreparedDataset
             probs = load_predictions(outcome.files, seed, data.n_test, data.n_classes)
         except InvalidOutput as exc:
             problems.append(str(exc))
-            entries.append(_entry(seed, TrialStatus.INVALID_OUTPUT, str(exc), {}, curves))
+            entries.append(SeedResult(seed=seed, status=TrialStatus.INVALID_OUTPUT, message=str(exc), metrics={},
+                                      curves=curves))
             continue
         report = classification_report(probs, y_test)
-        entry = _entry(seed, TrialStatus.OK, "", report["scalars"], curves)
-        per_class = {"class": list(data.class_names)} | report["per_class"]  # names in index order
-        entry |= {"undefined": report["undefined"], "per_class": per_class,
-                  "confusion_matrix": report["confusion_matrix"],
-                  "dynamics": learning_dynamics(curves).to_dict()}
-        if rec is not None:
-            entry |= {"best_epoch": rec.best_epoch, "stopped_epoch": rec.stopped_epoch}
+        extra = {"best_epoch": rec.best_epoch, "stopped_epoch": rec.stopped_epoch} if rec is not None else {}
         if curve_note:
-            entry["curves_note"] = curve_note
-        entries.append(entry)
+            extra["curves_note"] = curve_note
+        entries.append(SeedResult(
+            seed=seed, status=TrialStatus.OK, message="", metrics=report["scalars"], curves=curves,
+            undefined=report["undefined"], per_class={"class": list(data.class_names)} | report["per_class"],
+            confusion_matrix=report["confusion_matrix"], dynamics=learning_dynamics(curves).to_dict(), **extra))
         probs_by_seed[seed] = probs
-    return {"seeds": entries, "probs": probs_by_seed, "runner": runner,
-            "report_problem": report_problem, "problems": problems}
-
-
-def _entry(seed, status: TrialStatus, message: str, metrics: dict, curves: dict) -> dict:
-    return {"seed": seed, "status": status.value, "message": message, "metrics": metrics, "curves": curves}
+    return BatchScore(entries, probs_by_seed, runner, report_problem, problems)
 
 
 def _host_val_curves(files, seed, curves: dict, y_val: np.ndarray, n_classes: int):

@@ -1,11 +1,12 @@
 """Reading /out's tar stream: caps, and nothing but safe regular files."""
 
 import io
+import struct
 import tarfile
 
 import pytest
 
-from agent.sandbox._collect import OutputTooLarge, read_capped, regular_files
+from agent.sandbox._collect import READ_CHUNK, OutputTooLarge, StreamCut, read_capped, regular_files, stdout_frames
 
 
 def make_tar(entries) -> bytes:
@@ -73,3 +74,33 @@ def test_stream_over_cap_stops_reading():
         read_capped(chunks(), cap=1000)
     assert len(consumed) == 11  # stops at the first chunk past the cap, not at the end
     assert read_capped([b"ab", b"cd"], cap=4) == b"abcd"
+
+
+def frame(stream: int, payload: bytes) -> bytes:
+    return struct.pack(">BxxxL", stream, len(payload)) + payload
+
+
+def test_stdout_frames_keep_stdout_and_drop_other_streams():
+    body = frame(1, b"ab") + frame(2, b"warning") + frame(1, b"") + frame(1, b"cd")
+    assert b"".join(stdout_frames(io.BytesIO(body).read)) == b"abcd"
+    assert list(stdout_frames(io.BytesIO(b"").read)) == []
+
+
+@pytest.mark.parametrize("cut", [3, 8 + 1])  # inside a header; inside a payload
+def test_a_stream_cut_inside_a_frame_is_an_error_not_a_short_archive(cut):
+    body = frame(1, b"abcdef")
+    with pytest.raises(StreamCut):
+        list(stdout_frames(io.BytesIO(body[:cut]).read))
+
+
+def test_a_frame_that_claims_gigabytes_is_read_piece_by_piece_under_the_cap():
+    reads: list[int] = []
+    huge = struct.pack(">BxxxL", 1, 2**32 - 1)
+
+    def read(n: int) -> bytes:
+        reads.append(n)
+        return huge[:n] if len(reads) == 1 else b"x" * n
+
+    with pytest.raises(OutputTooLarge):
+        read_capped(stdout_frames(read), cap=3 * READ_CHUNK)
+    assert max(reads) <= READ_CHUNK and len(reads) <= 6

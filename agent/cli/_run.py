@@ -10,23 +10,24 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ._cli_eval import err_console, limits
-from .errors import UsageError
-from .planner import planning_line
+from ..errors import UsageError
+from ..planner import planning_line
+from ._eval import limits
+from ._group import err_console, home_option, main, resolve_home
 
 DEFAULT_GOAL = "Design a model for the digits dataset with at least 95% accuracy"
 EXIT_ACHIEVED, EXIT_NOT_ACHIEVED = 0, 3
 
 
-def _registry(home: Path):
-    from .registry import open_registry
+def open_home_registry(home: Path):
+    from ..registry import open_registry
 
     return open_registry(home)
 
 
 def _study(config, registry, home: Path, quiet: bool):
-    from .sandbox import DockerSandbox
-    from .study import Study
+    from ..sandbox import DockerSandbox
+    from ..study import Study
 
     def progress(line: str) -> None:
         if not quiet:
@@ -38,9 +39,9 @@ def _study(config, registry, home: Path, quiet: bool):
 def start_run(home: Path, goal_text: str, dataset, target, metric, max_iterations, budget_minutes, patience,
               seeds, planner_seed, as_json: bool, planner: str = "search", llm: dict | None = None,
               replay: str | None = None) -> int:
-    from .config import parse_seeds, validated
-    from .goal import parse_goal
-    from .study import StudyConfig
+    from ..config import parse_seeds, validated
+    from ..goal import parse_goal
+    from ..study import StudyConfig
 
     if replay:
         return replay_run(home, replay, as_json)
@@ -53,14 +54,14 @@ def start_run(home: Path, goal_text: str, dataset, target, metric, max_iteration
         err_console.print(f"goal: {goal.metric} {'>=' if goal.higher_is_better else '<='} {goal.target} on "
                           f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}", highlight=False)
     err_console.print(line, highlight=False, soft_wrap=True)  # which planner, always (stderr)
-    with _registry(home) as registry:
+    with open_home_registry(home) as registry:
         result = _study(config, registry, home, as_json).start()
         return _conclude(registry, result, as_json)
 
 
 def _choose_planner(requested: str, llm: dict):
     """``(planner, LLM settings or None, the line saying which)``: no network unless an endpoint is set."""
-    from .planner import choose_planner, endpoint_settings
+    from ..planner import choose_planner, endpoint_settings
 
     settings = None if requested == "search" else endpoint_settings(os.environ, **llm)
     kind, line = choose_planner(requested, settings, os.environ)
@@ -69,9 +70,9 @@ def _choose_planner(requested: str, llm: dict):
 
 def replay_run(home: Path, run_id: str, as_json: bool) -> int:
     """A new run with RUN's configuration whose LLM answers come from RUN's records (no endpoint)."""
-    from .study import StudyConfig
+    from ..study import StudyConfig
 
-    with _registry(home) as registry:
+    with open_home_registry(home) as registry:
         source = StudyConfig.from_stored(registry.get_run(run_id).config)
         if source.planner != "llm" or source.llm is None:
             raise UsageError(f"{run_id} used the {source.planner} planner: only LLM runs have decisions to replay")
@@ -84,9 +85,9 @@ def replay_run(home: Path, run_id: str, as_json: bool) -> int:
 
 
 def resume_run(home: Path, run_id: str, as_json: bool) -> int:
-    from .study import StudyConfig
+    from ..study import StudyConfig
 
-    with _registry(home) as registry:
+    with open_home_registry(home) as registry:
         run = registry.get_run(run_id)
         config = StudyConfig.from_stored(run.config)
         result = _study(config, registry, home, as_json).resume(run_id)
@@ -94,7 +95,7 @@ def resume_run(home: Path, run_id: str, as_json: bool) -> int:
 
 
 def _conclude(registry, result, as_json: bool) -> int:
-    from .report import write_run_report
+    from ..report import write_run_report
 
     snapshot = registry.snapshot(result.run_id)
     run_dir = registry.run_dir(result.run_id)
@@ -134,34 +135,55 @@ def _print_result(doc: dict) -> None:
     console.print(f"report: {doc['report']['markdown']}", highlight=False, soft_wrap=True)
 
 
-def list_runs(home: Path, as_json: bool) -> None:
-    with _registry(home) as registry:
-        rows = registry.list_runs()
-    if as_json:
-        click.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
-        return
-    from .report._console import runs_table
+@main.command("run")
+@click.option("--goal", default="", help="What to build, in words (dataset, metric, target, family).")
+@click.option("--dataset", default=None, help="Overrides the dataset named in the goal.")
+@click.option("--target", default=None, type=float, help="Overrides the target in the goal.")
+@click.option("--metric", default=None, help="Overrides the metric in the goal.")
+@click.option("--max-iterations", default=40, show_default=True, type=click.IntRange(1, None))
+@click.option("--budget-minutes", default=10.0, show_default=True, type=click.FloatRange(0, None, min_open=True))
+@click.option("--patience", default=12, show_default=True, type=click.IntRange(1, None),
+              help="Stop when no candidate improved for this many trials.")
+@click.option("--seeds", default="auto", show_default=True,
+              help="`auto`: add seeds at 3, 5, 10 until decided; or a fixed count (>= 2).")
+@click.option("--planner", type=click.Choice(["auto", "search", "llm"]), default="auto", show_default=True,
+              help="auto: the LLM when an endpoint is configured and answers, else search (offline).")
+@click.option("--planner-seed", default=0, show_default=True, type=int)
+@click.option("--llm-base-url", default=None, metavar="URL",
+              help="OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (default $OPENAI_BASE_URL).")
+@click.option("--llm-model", default=None, help="Model name at the endpoint (default gpt-4o-mini).")
+@click.option("--llm-api-key-env", default=None, metavar="NAME",
+              help="Environment variable holding the API key (default OPENAI_API_KEY); never the key itself.")
+@click.option("--llm-max-calls", default=40, show_default=True, type=click.IntRange(1, None),
+              help="LLM requests per run (retries count); then the offline planner.")
+@click.option("--llm-max-tokens", default=400_000, show_default=True, type=click.IntRange(1, None),
+              help="Prompt + completion tokens per run; then the offline planner.")
+@click.option("--llm-repairs", default=2, show_default=True, type=click.IntRange(0, 10),
+              help="Rounds an LLM-written model that fails its smoke test goes back for a fix.")
+@click.option("--llm-timeout", default=300.0, show_default=True, type=click.FloatRange(0, None, min_open=True),
+              help="Seconds per LLM request (a small local model needs minutes).")
+@click.option("--llm-answer-tokens", default=1024, show_default=True, type=click.IntRange(64, None),
+              help="max_tokens of one LLM answer (a proposal needs about 1,024).")
+@click.option("--replay", default=None, metavar="RUN",
+              help="Re-run RUN's recorded LLM decisions without an endpoint (its goal and budgets too).")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds, planner,
+            planner_seed, local_home, as_json, replay, **llm):
+    """Research loop: plan, generate, train in the sandbox, decide with statistics; exit 0 when achieved."""
+    home = resolve_home(ctx, local_home)
+    llm = {k.removeprefix("llm_"): v for k, v in llm.items()}
+    llm["timeout_s"] = llm.pop("timeout")
+    ctx.exit(start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
+                       planner_seed, as_json, planner=planner, llm=llm, replay=replay))
 
-    Console().print(runs_table(rows))
 
-
-def show_run(home: Path, run_id: str, as_json: bool) -> None:
-    with _registry(home) as registry:
-        doc = registry.export_run(run_id)
-    if as_json:
-        click.echo(json.dumps(doc, indent=2, default=str))
-        return
-    from .report._console import print_run
-
-    print_run(doc, Console())
-
-
-def report_run(home: Path, run_id: str) -> Path:
-    from .report import write_run_report
-
-    with _registry(home) as registry:
-        snapshot = registry.snapshot(run_id)
-        paths = write_run_report(snapshot, registry.run_dir(run_id))
-    if not paths:
-        raise UsageError(f"{run_id}: nothing to report")
-    return paths["markdown"]
+@main.command("resume")
+@click.argument("run_id")
+@home_option
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def resume_cmd(ctx, run_id, local_home, as_json):
+    """Continue a run that was interrupted or killed; trials that were running are re-run."""
+    ctx.exit(resume_run(resolve_home(ctx, local_home), run_id, as_json))

@@ -8,7 +8,7 @@ import json
 import numpy as np
 from pydantic import ValidationError
 
-from .protocol import REPORT_FILE, RunnerReport
+from ..protocol import REPORT_FILE, RunnerReport
 
 MAX_REPORT_BYTES = 8 * 1024**2  # curves for thousands of epochs fit easily
 MAX_JSON_DEPTH = 32  # deeper nesting is an attack on the parser, not a report

@@ -9,13 +9,13 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ._cli_eval import EXIT_ERROR, EXIT_OK, err_console
+from ._group import EXIT_ERROR, EXIT_OK, err_console
 
 
 def llm_check(base_url: str | None, model: str | None, api_key_env: str | None, timeout_s: float,
               as_json: bool) -> int:
-    from .planner import endpoint_settings
-    from .planner._llm_check import check_endpoint
+    from ..planner import endpoint_settings
+    from ..planner._llm_check import check_endpoint
 
     settings = endpoint_settings(os.environ, base_url, model, api_key_env, timeout_s=timeout_s)
     if settings is None:  # nothing configured: no call at all, not even to a default host

@@ -15,7 +15,7 @@ import pytest
 from agent.errors import SandboxError
 from agent.sandbox import _files, _image
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 LABEL = _image.LABEL
 

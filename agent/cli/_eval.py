@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from .config import (
+from ..config import (
     EvalConfig,
     TrainingConfig,
     default_cpus,
+    home_dir,
     parse_gpus,
     parse_memory,
     parse_model_args,
@@ -18,12 +20,11 @@ from .config import (
     parse_seeds,
     validated,
 )
-from .data import DEFAULT_DATASET, dataset_spec
-from .errors import ConfigError
-from .records import SandboxLimits, TrialStatus
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL_FAILED = 0, 1, 2, 3
-err_console = Console(stderr=True)
+from ..data import DEFAULT_DATASET, dataset_spec
+from ..errors import ConfigError, UsageError
+from ..records import SandboxLimits, TrialStatus
+from ..results import EvalReport
+from ._group import EXIT_ERROR, EXIT_MODEL_FAILED, EXIT_OK, OneLineErrors, err_console, main
 
 
 class ModelRef(click.ParamType):
@@ -64,15 +65,15 @@ def split_target(target: str | None, target_column: str | None) -> tuple[float |
         return None, target
 
 
-def exit_code(status: str) -> int:
-    if status == TrialStatus.OK.value:
+def exit_code(status: TrialStatus) -> int:
+    if status is TrialStatus.OK:
         return EXIT_OK
-    return EXIT_ERROR if status == TrialStatus.INFRA_ERROR.value else EXIT_MODEL_FAILED
+    return EXIT_ERROR if status is TrialStatus.INFRA_ERROR else EXIT_MODEL_FAILED
 
 
-def run_eval(home: Path, model_file: Path, config: EvalConfig, as_json: bool, out: Path | None) -> dict:
-    from .api import evaluate_with_sandbox
-    from .report import dumps, print_eval
+def run_eval(home: Path, model_file: Path, config: EvalConfig, as_json: bool, out: Path | None) -> EvalReport:
+    from ..api import evaluate_with_sandbox
+    from ..report import print_eval
 
     with err_console.status("preparing", spinner="dots") as spinner:
 
@@ -81,7 +82,7 @@ def run_eval(home: Path, model_file: Path, config: EvalConfig, as_json: bool, ou
 
         report = evaluate_with_sandbox(model_file, config, home, progress, out)
     if as_json:
-        click.echo(dumps(report))
+        click.echo(report.to_json())
     else:
         print_eval(report, Console())
         if out is not None:
@@ -169,3 +170,59 @@ def eval_defaults() -> dict:
     # click's own default processing: a repeatable option's default is () only after it
     params = cmd.make_context("probe", [], resilient_parsing=True).params
     return {p.name: params[p.name] for p in cmd.params if isinstance(p, click.Option)}
+
+
+@main.command("eval")
+@eval_options
+@click.pass_context
+def eval_cmd(ctx, **opts):
+    """Train and score MODEL_FILE in the sandbox across seeds; decide a goal with --target."""
+    config = config_from_options(opts)
+    report = run_eval(ctx.obj["home"], opts["model_file"][0], config, opts["as_json"], opts["out"])
+    ctx.exit(exit_code(report.status))
+
+
+@main.command("compare")
+@click.argument("reports", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--metric", default="accuracy", show_default=True)
+@click.option("--alpha", default=0.05, show_default=True, type=click.FloatRange(0, 1, min_open=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON document.")
+def compare_cmd(reports: tuple[Path, ...], metric: str, alpha: float, as_json: bool):
+    """Is REPORT_A better than REPORT_B (and C, ...)? Paired t-test over common seeds, Holm for many."""
+    import json
+
+    from ..report import compare
+    from ..report._compare import print_comparison
+
+    if len(reports) < 2:
+        raise UsageError("compare needs at least two reports: REPORT_A REPORT_B [...]")
+    result = compare(list(reports), metric, alpha)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    print_comparison(result, Console())
+
+
+@click.command("quick-evaluator", cls=OneLineErrors)
+@click.argument("model_file", type=ModelRef())
+@click.option("--dataset", default=DEFAULT_DATASET, show_default=True)
+@click.option("--num-seeds", default="3", show_default=True, help="Seeds, or `auto`.")
+@click.option("--target-accuracy", default=None, type=float, help="Goal accuracy (decided with intervals).")
+@click.option("--subset-size", default=None, type=click.IntRange(10, None))
+@click.option("--epochs", default=5, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True)
+def quick_evaluator(model_file, dataset, num_seeds, target_accuracy, subset_size, epochs, as_json):
+    """pytorch-researcher's quick-evaluator names, mapped onto `research-agent eval`."""
+    opts = eval_defaults() | {
+        "dataset": dataset, "seeds": num_seeds, "subset_size": subset_size, "epochs": epochs,
+        "target": None if target_accuracy is None else str(target_accuracy), "metric": "accuracy",
+        "model_file": model_file,
+    }
+    config = config_from_options(opts)
+    report = run_eval(home_dir(None), model_file[0], config, as_json, None)
+    sys.exit(exit_code(report.status))
+
+
+def quick_entry() -> None:
+    quick_evaluator(prog_name="quick-evaluator")

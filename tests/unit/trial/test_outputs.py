@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from agent._outputs import InvalidOutput, load_predictions, load_report
+from agent.trial._outputs import InvalidOutput, load_predictions, load_report
 
 
 def npy(arr) -> bytes:

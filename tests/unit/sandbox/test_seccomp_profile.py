@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-SECCOMP_DIR = Path(__file__).resolve().parents[2] / "seccomp"
+SECCOMP_DIR = Path(__file__).resolve().parents[3] / "seccomp"
 GENERATOR = SECCOMP_DIR / "generate.py"
 PROFILE = SECCOMP_DIR / "profile.json"
 
