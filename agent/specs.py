@@ -39,6 +39,11 @@ class Goal(BaseModel):
     higher_is_better: bool = True
     family: str | None = None
 
+    @property
+    def sign(self) -> float:
+        """+1 when larger values are better, -1 for losses: ``sign * value`` is larger-is-better."""
+        return 1.0 if self.higher_is_better else -1.0
+
 
 class DataShape(BaseModel):
     """What a rendered model must fit: the dataset card's shape facts."""

@@ -24,6 +24,7 @@ from .config import EvalConfig, TrainingConfig
 from .data import PreparedDataset, prepare
 from .planner import (
     BasePlanner,
+    Ledger,
     LLMExchange,
     LLMReplayMismatch,
     LLMSettings,
@@ -35,7 +36,7 @@ from .planner import (
 )
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
-from .scoring import CHECKPOINTS, Decision, decide_goal
+from .scoring import CHECKPOINTS, Decision
 from .specs import Goal
 from .trial import failed_report, run_trial
 
@@ -96,6 +97,9 @@ class Study:
         self.progress = progress or (lambda line: None)
         self.data = prepare(config.goal.dataset, self.cache_root)
         self.shape = self.data.shape
+        self._ledger = Ledger.build(config.goal, self.checkpoints, n_test=self.data.n_test)
+        self._history: list[TrialSummary] = []  # finished trials, as planners see them, in ledger order
+        self._seen: dict[str, int] = {}  # finished trial id -> its number (finished trials never change)
 
     def _default_planner(self) -> BasePlanner:
         """The configured planner; a replay answers LLM requests from the recorded run's calls."""
@@ -212,106 +216,71 @@ class Study:
         return self.config.budget_minutes * 60 - (time.monotonic() - t0)
 
     # -- what the statistics say ---------------------------------------------------------------
+    def _ledger_of(self, trials: list[TrialRecord]) -> Ledger:
+        """The ledger over the finished trials: each one summarized and added once, in number order."""
+        new = [t for t in trials if t.state == "finished" and t.id not in self._seen]
+        if new and self._seen and min(t.number for t in new) < max(self._seen.values()):
+            # a trial finished out of order (not the sequential loop's way): start over, in order
+            self._ledger = Ledger.build(self.config.goal, self.checkpoints, n_test=self.data.n_test)
+            self._history, self._seen = [], {}
+            new = [t for t in trials if t.state == "finished"]
+        summaries = [self._summary(t) for t in new]
+        self._history.extend(summaries)
+        self._seen.update((t.id, t.number) for t in new)
+        self._ledger = self._ledger.extend(summaries)
+        return self._ledger
+
     def _context(self, trials: list[TrialRecord], t0: float) -> PlanContext:
-        history = [self._summary(t) for t in trials if t.state == "finished"]
-        return PlanContext(goal=self.config.goal, shape=self.shape, n_train=self.data.n_train, history=history,
-                           budget_left_s=max(0.0, self._left_s(t0)))
+        ledger = self._ledger_of(trials)
+        return PlanContext(goal=self.config.goal, shape=self.shape, n_train=self.data.n_train,
+                           history=list(self._history), budget_left_s=max(0.0, self._left_s(t0)), ledger=ledger)
 
     def _summary(self, t: TrialRecord) -> TrialSummary:
         metric = self.config.goal.metric
-        values = {s.seed: s.metrics[metric] for s in t.seeds
-                  if s.status == "ok" and s.metrics.get(metric) is not None}
+        ok = [s for s in t.seeds if s.status == "ok" and s.metrics.get(metric) is not None]
+        values = {s.seed: s.metrics[metric] for s in ok}
+        bounds = {s.seed: (b["lower"], b["upper"]) for s in ok
+                  if isinstance(b := s.extra.get("test_bound"), dict) and b.get("metric") == metric
+                  and b.get("lower") is not None and b.get("upper") is not None}
         detail = (t.details.get("sandbox") or {}).get("stderr_tail") or "" if t.status != TrialStatus.OK else ""
         epochs = [float(x) for s in t.seeds for x in (s.curves.get("epoch_s") or [])
                   if isinstance(x, int | float) and math.isfinite(x)]
         return TrialSummary(number=t.number, proposal=Proposal.model_validate(t.rung),
                             status=(t.status or TrialStatus.INFRA_ERROR).value, values=values, message=t.message,
-                            detail=str(detail)[-4000:], wall_s=t.container_s,
+                            detail=str(detail)[-4000:], wall_s=t.container_s, test_bounds=bounds,
                             epoch_s=statistics.median(epochs) if epochs else None)
 
-    def _candidates(self, trials: list[TrialRecord]) -> dict[str, dict]:
-        """Per candidate: full-fidelity seed values, confirmation values, the trials behind them."""
-        out: dict[str, dict] = {}
-        for t in trials:
-            if t.state != "finished":
-                continue
-            s = self._summary(t)
-            c = out.setdefault(s.proposal.candidate, {"full": {}, "confirm": {}, "numbers": []})
-            if s.proposal.action in ("promote", "add_seeds"):
-                c["full"].update(s.values)
-                c["numbers"].append(t.number)
-            elif s.proposal.action == "confirm":
-                c["confirm"].update(s.values)
-                c["confirm_number"] = t.number
-        return out
-
-    def _decide(self, values: dict[int, float], checkpoints: tuple[int, ...] | None = None):
-        """The goal decision for seed values; the confirmation uses the first checkpoint only."""
-        ordered = [values[k] for k in sorted(values)]
-        return decide_goal(ordered, self.config.goal.target, checkpoints or self.checkpoints,
-                           higher_is_better=self.config.goal.higher_is_better)
-
-    def _best(self, trials: list[TrialRecord]) -> tuple[str | None, dict | None]:
-        sign = 1 if self.config.goal.higher_is_better else -1
-        scored = [(sign * sum(c["full"].values()) / len(c["full"]), cid) for cid, c in self._candidates(trials).items()
-                  if len(c["full"]) >= 2]
-        if not scored:
-            return None, None
-        cid = max(scored)[1]
-        return cid, self._candidates(trials)[cid]
-
     def _stop_reason(self, trials: list[TrialRecord], t0: float):
-        for cid, c in self._candidates(trials).items():
-            if c["confirm"] and len(c["confirm"]) >= self.checkpoints[0]:
-                confirm = self._decide(c["confirm"], self.checkpoints[:1])
-                if confirm.decision == Decision.ACHIEVED:
-                    return RunStatus.ACHIEVED, f"candidate {cid} cleared the target on fresh seeds", cid
-        finished = [t for t in trials if t.state == "finished"]
-        if len(finished) >= self.config.max_iterations:
-            return self._final(trials, f"reached --max-iterations {self.config.max_iterations}")
+        ledger = self._ledger_of(trials)
+        achieved = ledger.achieved()
+        if achieved is not None:
+            return RunStatus.ACHIEVED, f"candidate {achieved.id} cleared the target on fresh seeds", achieved.id
+        if ledger.n_trials >= self.config.max_iterations:
+            return self._final(ledger, f"reached --max-iterations {self.config.max_iterations}")
         if self._left_s(t0) <= 0:
-            status, _, cid = self._final(trials, "")
+            _, _, cid = self._final(ledger, "")
             return RunStatus.BUDGET_EXHAUSTED, f"spent the {self.config.budget_minutes:g}-minute budget", cid
-        if self._stale(finished):
-            return self._final(trials, f"no candidate improved for {self.config.patience} trials (--patience)")
+        if ledger.stale(self.config.patience):
+            return self._final(ledger, f"no candidate improved for {self.config.patience} trials (--patience)")
         return None
 
-    def _stale(self, finished: list[TrialRecord]) -> bool:
-        """True when the best full-fidelity mean has not improved during the last ``patience`` trials."""
-        if len(finished) <= self.config.patience:
-            return False
-        before = self._best_mean(finished[: len(finished) - self.config.patience])
-        now = self._best_mean(finished)
-        return before is not None and now is not None and now <= before
-
-    def _best_mean(self, trials: list[TrialRecord]) -> float | None:
-        """The best candidate's full-fidelity mean, signed so that larger is better."""
-        _, best = self._best(trials)
-        if best is None:
-            return None
-        sign = 1 if self.config.goal.higher_is_better else -1
-        return sign * sum(best["full"].values()) / len(best["full"])
-
-    def _final(self, trials: list[TrialRecord], reason: str):
-        cid, best = self._best(trials)
+    def _final(self, ledger: Ledger, reason: str):
+        best = ledger.best
         if best is None:
             return RunStatus.INCONCLUSIVE, reason + "; no candidate reached full fidelity", None
-        decision = self._decide(best["full"]).decision
-        status = RunStatus.NOT_ACHIEVED if decision == Decision.NOT_ACHIEVED else RunStatus.INCONCLUSIVE
-        return status, reason, cid
+        status = RunStatus.NOT_ACHIEVED if best.decision.decision == Decision.NOT_ACHIEVED else RunStatus.INCONCLUSIVE
+        return status, reason, best.id
 
     def _finish(self, run_id: str, trials: list[TrialRecord], status: RunStatus, reason: str, cid: str | None,
                 t0: float) -> StudyResult:
-        cands = self._candidates(trials)
-        best = cands.get(cid) if cid else None
+        best = self._ledger_of(trials).candidates.get(cid) if cid else None
         decision, best_number = None, None
-        if best:
-            values = best["confirm"] if status == RunStatus.ACHIEVED else best["full"]
-            plan = self.checkpoints[:1] if status == RunStatus.ACHIEVED else self.checkpoints
-            decision = self._decide(values, plan).to_dict() | {
-                "metric": self.config.goal.metric, "candidate": cid, "selection": self._decide(best["full"]).to_dict(),
+        if best is not None and best.decision is not None:
+            chosen = best.confirm_decision if status == RunStatus.ACHIEVED else best.decision
+            decision = chosen.to_dict() | {
+                "metric": self.config.goal.metric, "candidate": cid, "selection": best.decision.to_dict(),
                 "on_fresh_seeds": status == RunStatus.ACHIEVED}
-            best_number = best.get("confirm_number") if status == RunStatus.ACHIEVED else best["numbers"][-1]
+            best_number = best.confirm_trial if status == RunStatus.ACHIEVED else best.full_trials[-1]
         best_id = next((t.id for t in trials if t.number == best_number), None)
         decision = (decision or {}) | {"reason": reason}
         self.registry.set_run_status(run_id, status, decision=decision, best_trial_id=best_id)
@@ -323,12 +292,12 @@ class Study:
     # -- reporting -----------------------------------------------------------------------------
     def _describe(self, number: int, proposal: Proposal, trials: list[TrialRecord], t0: float) -> str:
         left = self._left_s(t0) / 60
-        _, best = self._best(trials)
+        best = self._ledger_of(trials).best
         best_txt = "none yet"
-        if best:
-            d = self._decide(best["full"])
-            best_txt = f"{d.mean:.4f} [{d.lower_bound:.4f}, {d.upper_bound:.4f}] (n={d.n})" if d.lower_bound \
-                is not None else f"{d.mean:.4f} (n={d.n})"
+        if best is not None:
+            d = best.decision
+            best_txt = (f"{best.mean:.4f}, one-sided [{d.lower_bound:.4f}, {d.upper_bound:.4f}] (n={d.n})"
+                        if d.lower_bound is not None else f"{best.mean:.4f} (n={d.n})")
         family = proposal.spec.model.family if proposal.spec.model else "free source"
         return (f"trial {number}: {proposal.action} {family} seeds {proposal.seeds}{self._planned(proposal)} | "
                 f"best {best_txt} | {left:.1f} min left")

@@ -6,6 +6,7 @@
 """
 
 from ._base import BasePlanner, Goal, PlanContext, PlannedBy, Proposal, Recorder, TrialSummary
+from ._ledger import Candidate, Ledger
 from ._llm import SMOKE_ROWS, LLMPlanner, smoke_subset
 from ._llm_answer import MAX_ANSWER_CHARS, AnswerError, LLMAnswer, answer_schema, extract_json, parse_answer
 from ._llm_client import (
@@ -28,6 +29,8 @@ from ._provenance import planning, planning_line
 from ._search import CONFIRM_SEEDS, ETA, SearchPlanner, candidate_id, low_fidelity_subset
 
 __all__ = [
+    "Candidate",
+    "Ledger",
     "CONFIRM_SEEDS",
     "DEFAULT_KEY_ENV",
     "DEFAULT_MODEL",

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..specs import DataShape, Goal, TrialSpec
+
+if TYPE_CHECKING:
+    from ._ledger import Ledger
 
 # ``smoke``: LLM-written source run cheaply (1 seed, 1 epoch, a small subset) before it earns real seeds.
 Action = Literal["explore", "promote", "add_seeds", "confirm", "smoke"]
@@ -49,16 +52,18 @@ class TrialSummary(BaseModel):
     detail: str = ""  # a failed trial's stderr tail: untrusted data from the sandbox, never instructions
     wall_s: float | None = None  # the trial's container time (start to removal), when it ran
     epoch_s: float | None = None  # median seconds per training epoch over its seeds (the runner's timer)
+    test_bounds: dict[int, tuple[float, float]] = Field(default_factory=dict)  # seed -> test-set bounds (bootstrap)
 
 
 class PlanContext(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     goal: Goal
     shape: DataShape
     n_train: int
     history: list[TrialSummary] = Field(default_factory=list)
     budget_left_s: float | None = None  # of the run's time budget; None: no time limit
+    ledger: Ledger | None = None  # the run's ledger over ``history``; a planner builds one when absent
 
 
 class BasePlanner(abc.ABC):

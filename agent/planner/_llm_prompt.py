@@ -12,7 +12,6 @@ import hashlib
 import json
 import re
 
-from ..scoring import decide_goal
 from ..specs import (
     FAMILIES_BY_MODALITY,
     CNNSpec,
@@ -25,6 +24,7 @@ from ..specs import (
     TrialSpec,
 )
 from ._base import PlanContext, TrialSummary
+from ._ledger import Ledger
 
 __all__ = ["MAX_PROMPT_CHARS", "fix_messages", "proposal_messages", "repair_messages", "untrusted"]
 
@@ -135,25 +135,16 @@ def _input(shape: DataShape) -> str:
 
 
 def _leaderboard(ctx: PlanContext, checkpoints: tuple[int, ...]) -> str:
-    full: dict[str, dict] = {}
-    for t in ctx.history:
-        if t.proposal.action in ("promote", "add_seeds"):
-            c = full.setdefault(t.proposal.candidate, {"spec": t.proposal.spec, "values": {}, "status": t.status})
-            c["values"].update(t.values)
-            c["status"] = t.status if t.status != "ok" else c["status"]
+    ledger = ctx.ledger or Ledger.build(ctx.goal, checkpoints, ctx.history)
+    full = [c for c in ledger.candidates.values() if c.promoted]
     rows = []
-    for cid, c in full.items():
-        values = [c["values"][k] for k in sorted(c["values"])]
-        if not values:
-            rows.append((float("-inf"), f"- {cid}: {_spec_text(c['spec'])} -> {c['status']}, no scores"))
-            continue
-        d = decide_goal(values, ctx.goal.target, checkpoints, higher_is_better=ctx.goal.higher_is_better)
+    for c in ledger.ranked() + [c for c in full if c.full and c.score is None]:
+        d = c.decision
         bounds = f" one-sided bounds [{d.lower_bound:.4f}, {d.upper_bound:.4f}]" if d.lower_bound is not None else ""
-        sign = 1 if ctx.goal.higher_is_better else -1
-        rows.append((sign * d.mean, f"- {cid}: {_spec_text(c['spec'])} -> mean {d.mean:.4f} over {d.n} seeds"
-                                    f"{bounds}, {d.decision.value}"))
-    rows.sort(key=lambda r: r[0], reverse=True)
-    lines = [_clip(r[1]) for r in rows[:TOP_CANDIDATES]]
+        rows.append(f"- {c.id}: {_spec_text(c.full_spec)} -> mean {c.mean:.4f} over {d.n} seeds{bounds}, "
+                    f"{d.decision.value}")
+    rows += [f"- {c.id}: {_spec_text(c.full_spec)} -> {c.full_status}, no scores" for c in full if not c.full]
+    lines = [_clip(r) for r in rows[:TOP_CANDIDATES]]
     head = f"Leaderboard (best {TOP_CANDIDATES} of {len(rows)} candidates at full fidelity):"
     return head + ("\n" + "\n".join(lines) if lines else " none yet")
 

@@ -32,9 +32,10 @@ import numpy as np
 import optuna
 from scipy import stats
 
-from ..scoring import CHECKPOINTS, Decision, benjamini_hochberg, decide_goal
+from ..scoring import CHECKPOINTS, Decision, benjamini_hochberg
 from ..specs import TrialSpec
-from ._base import BasePlanner, PlanContext, Proposal, TrialSummary
+from ._base import BasePlanner, PlanContext, Proposal
+from ._ledger import Candidate, Ledger
 from ._space import default_params, families, suggest
 
 ETA = 3  # successive-halving ratio: one promotion per three explorations
@@ -54,45 +55,6 @@ def low_fidelity_subset(n_train: int) -> int | None:
     return size if size < n_train else None
 
 
-class _Candidate:
-    def __init__(self, proposal: Proposal):
-        self.spec = proposal.spec if proposal.action == "explore" else None
-        self.full_spec: TrialSpec | None = None
-        self.params = proposal.params
-        self.low: float | None = None
-        self.full: dict[int, float] = {}
-        self.confirm: dict[int, float] = {}
-        self.promoted = False
-        self.failed = False
-        self.confirm_tried = False
-        self.low_cost: tuple[float, float] | None = None  # the explore trial's (container s, s per epoch)
-        self.seed_s: float | None = None  # container seconds per seed at full fidelity, measured
-
-    @property
-    def full_epochs(self) -> int:
-        """The epochs TPE drew for full fidelity (the explore trial ran a third of them)."""
-        return int(self.params.get("values", {}).get("epochs", self.spec.training.epochs))
-
-    @property
-    def family(self) -> str:
-        spec = self.spec or self.full_spec
-        return spec.model.family if spec is not None and spec.model is not None else "source"
-
-    def projected_s(self, n_train: int, n_seeds: int) -> float | None:
-        """Container seconds for ``n_seeds`` seeds at full fidelity: measured when it ran there, else
-        the explore trial's per-epoch time scaled by data and epochs plus its fixed cost (container
-        start, imports, data loading). None when nothing was measured."""
-        if self.seed_s is not None:
-            return self.seed_s * n_seeds
-        if self.low_cost is None or self.spec is None:
-            return None
-        wall, epoch_s = self.low_cost
-        low_epochs = self.spec.training.epochs
-        fixed = max(0.0, wall - low_epochs * epoch_s)
-        scale = n_train / (self.spec.subset_size or n_train)
-        return fixed + n_seeds * self.full_epochs * epoch_s * scale
-
-
 class SearchPlanner(BasePlanner):
     name = "search"
 
@@ -103,56 +65,32 @@ class SearchPlanner(BasePlanner):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def propose(self, ctx: PlanContext) -> Proposal | None:
-        return self.follow_up(ctx) or self._explore(ctx, self._candidates(ctx.history))
+        return self.follow_up(ctx) or self._explore(ctx, self.ledger(ctx).candidates)
 
     def follow_up(self, ctx: PlanContext) -> Proposal | None:
         """The steps the statistics and the halving schedule drive (confirm, add seeds, promote), or
         None when it is time for a new candidate. The LLM planner defers to these too."""
-        cands = self._candidates(ctx.history)
+        cands = self.ledger(ctx).candidates
         return self._confirm(ctx, cands) or self._add_seeds(ctx, cands) or self._promote(ctx, cands)
 
-    # -- bookkeeping -------------------------------------------------------------------------
-    def _candidates(self, history: list[TrialSummary]) -> dict[str, _Candidate]:
-        cands: dict[str, _Candidate] = {}
-        for t in history:
-            p = t.proposal
-            c = cands.setdefault(p.candidate, _Candidate(p))
-            if p.action == "explore":
-                c.spec, c.params = p.spec, p.params
-                c.low = t.values.get(p.seeds[0]) if t.status == "ok" else None
-                c.failed = t.status != "ok"
-                if t.wall_s is not None and t.epoch_s is not None:
-                    c.low_cost = (t.wall_s, t.epoch_s)
-            elif p.action in ("promote", "add_seeds"):
-                c.promoted, c.full_spec = True, p.spec
-                c.full.update(t.values)
-                c.failed = c.failed or t.status != "ok"
-                if t.wall_s is not None:
-                    per_seed = t.wall_s / len(p.seeds)
-                    c.seed_s = per_seed if c.seed_s is None else max(c.seed_s, per_seed)
-            elif p.action == "confirm":
-                c.confirm_tried = True
-                c.confirm.update(t.values)
-        return cands
-
-    def _decision(self, ctx: PlanContext, values: dict[int, float]):
-        ordered = [values[s] for s in sorted(values)]
-        return decide_goal(ordered, ctx.goal.target, self.checkpoints, higher_is_better=ctx.goal.higher_is_better)
+    def ledger(self, ctx: PlanContext) -> Ledger:
+        """The run's ledger: the study's, or one built from the history (planner tests, replays)."""
+        return ctx.ledger or Ledger.build(ctx.goal, self.checkpoints, ctx.history)
 
     # -- the four actions --------------------------------------------------------------------
     def _confirm(self, ctx: PlanContext, cands) -> Proposal | None:
         achieved = [(cid, c) for cid, c in cands.items() if c.full and not c.failed and not c.confirm_tried
-                    and self._decision(ctx, c.full).decision == Decision.ACHIEVED]
+                    and c.decision.decision == Decision.ACHIEVED]
         if not achieved:
             return None
-        cid, c = max(achieved, key=lambda kv: self._sign(ctx) * float(np.mean(list(kv[1].full.values()))))
+        cid, c = max(achieved, key=lambda kv: ctx.goal.sign * kv[1].mean)
         seeds = [CONFIRM_SEEDS[0] + i for i in range(self.checkpoints[0])]
         return Proposal(spec=c.full_spec, action="confirm", candidate=cid, seeds=seeds, rung=1,
                         params=c.params, reason="its interval cleared the target: re-run on fresh seeds")
 
     def _add_seeds(self, ctx: PlanContext, cands) -> Proposal | None:
         open_ = [(cid, c) for cid, c in cands.items() if c.full and not c.failed and not c.confirm_tried
-                 and self._decision(ctx, c.full).decision == Decision.UNDECIDED]
+                 and c.decision.decision == Decision.UNDECIDED]
         if not open_:
             return None
         pvals = [self._p_above_target(ctx, list(c.full.values())) for _, c in open_]
@@ -210,7 +148,7 @@ class SearchPlanner(BasePlanner):
     def _next_to_promote(self, ctx: PlanContext, cands, waiting):
         """Every family's best low score first (low fidelity does not rank across families); then the
         best low score of the family whose full-fidelity mean is best."""
-        sign = self._sign(ctx)
+        sign = ctx.goal.sign
         tried = {c.family for c in cands.values() if c.promoted}
         unseen = [kv for kv in waiting if kv[1].family not in tried]
         if unseen:
@@ -219,28 +157,25 @@ class SearchPlanner(BasePlanner):
         full_mean: dict[str, float] = {}
         for c in cands.values():
             if c.promoted and c.full and not c.failed:
-                m = sign * float(np.mean(list(c.full.values())))
+                m = sign * c.mean
                 full_mean[c.family] = max(m, full_mean.get(c.family, -math.inf))
         pick = max(waiting, key=lambda kv: (full_mean.get(kv[1].family, -math.inf), sign * kv[1].low))
         return pick, f"next best {pick[1].family}, the family doing best at full fidelity"
 
-    def _fits(self, ctx: PlanContext, c: _Candidate, n_seeds: int) -> bool:
+    def _fits(self, ctx: PlanContext, c: Candidate, n_seeds: int) -> bool:
         """Whether ``n_seeds`` more seeds plus a fresh-seed confirmation fit in the budget left."""
         if ctx.budget_left_s is None:
             return True
         cost = c.projected_s(ctx.n_train, n_seeds + self.checkpoints[0])  # _confirm runs checkpoints[0] seeds
         return cost is None or cost <= ctx.budget_left_s
 
-    def _full_training(self, c: _Candidate):
+    def _full_training(self, c: Candidate):
         return c.spec.training.model_copy(update={"epochs": c.full_epochs})
-
-    def _sign(self, ctx: PlanContext) -> float:
-        return 1.0 if ctx.goal.higher_is_better else -1.0
 
     def _p_above_target(self, ctx: PlanContext, values: list[float]) -> float:
         """One-sided p-value of H0 "the mean does not beat the target" (small = promising)."""
-        arr = np.asarray(values, float) * self._sign(ctx)
-        target = ctx.goal.target * self._sign(ctx)
+        arr = np.asarray(values, float) * ctx.goal.sign
+        target = ctx.goal.target * ctx.goal.sign
         if len(arr) < 2:
             return 1.0
         sem = arr.std(ddof=1) / math.sqrt(len(arr))
