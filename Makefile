@@ -9,7 +9,7 @@ GOAL   ?= Design a model for the digits dataset with at least 95% accuracy
 # testcontainers cannot pull its reaper image without a registry.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all venv engine image datasets-setup offline-data llm-server test unit run bench lint seccomp-check lock clean
+.PHONY: all venv engine image datasets-setup offline-data llm-server test unit run bench lint seccomp-check lock schema clean
 
 all: test
 
@@ -74,6 +74,11 @@ lock:
 	@test -x .venv-lock/bin/pip-compile || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet pip-tools; }
 	.venv-lock/bin/pip-compile --quiet --allow-unsafe --generate-hashes --no-emit-index-url --no-emit-find-links \
 		--strip-extras --extra dev --extra vision --extra text $(PIP_COMPILE_ARGS) -o $(LOCK) pyproject.toml
+
+# The --json contract, generated from agent/results.py (a unit test keeps the two equal).
+schema:
+	$(VENV)/bin/python -c "import json, agent.results as r; print(json.dumps(r.json_schema(), indent=2, sort_keys=True))" \
+		> docs/eval-report.schema.json
 
 clean:
 	rm -rf $(VENV) .venv-bench .venv-lock .venv-llm .pytest_cache

@@ -8,10 +8,12 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
-from .records import SandboxLimits
+from .metrics import check_goal, metric_range
+from .protocol import DEFAULT_MAX_PARAMS
+from .records import MIN_MEMORY_BYTES, SandboxLimits, default_cpus
 
 __all__ = ["EvalConfig", "TrainingConfig", "default_cpus", "home_dir", "parse_gpus", "parse_memory", "parse_model_args",
            "parse_model_ref", "validated"]
@@ -28,8 +30,9 @@ def parse_memory(text: str) -> int:
             f"--memory: cannot read {text!r}; use a size such as 512m, 1g or 2GiB"
         )
     value = int(float(m.group(1)) * _UNITS[m.group(2)])
-    if value < 64 * 1024**2:
-        raise ConfigError(f"--memory: {text!r} is below the 64m minimum a Python runner needs")
+    if value < MIN_MEMORY_BYTES:
+        raise ConfigError(f"--memory: {text!r} is below the {MIN_MEMORY_BYTES // 1024**2}m minimum "
+                          "a Python runner needs")
     return value
 
 
@@ -44,10 +47,6 @@ def parse_gpus(text: str | None) -> list[str]:
     if not ids or not all(re.fullmatch(r"[0-9a-z\-]+", i) for i in ids):
         raise ConfigError(f"--gpus: cannot read {text!r}; use `all` or device ids such as 0,1")
     return ids
-
-
-def default_cpus() -> float:
-    return float(min(2, os.cpu_count() or 1))
 
 
 def home_dir(option: str | None = None) -> Path:
@@ -65,7 +64,7 @@ class TrainingConfig(BaseModel):
     label_smoothing: float = Field(default=0.0, ge=0, lt=1)
     grad_clip: float | None = Field(default=None, gt=0)
     patience: int | None = Field(default=None, ge=1)
-    max_params: int = Field(default=50_000_000, ge=1)
+    max_params: int = Field(default=DEFAULT_MAX_PARAMS, ge=1)
 
 
 class EvalConfig(BaseModel):
@@ -91,6 +90,22 @@ class EvalConfig(BaseModel):
     # The class or factory in the model file (``FILE:ENTRY``); None: resolved from the file.
     entry: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     model_args: dict[str, JsonValue] = Field(default_factory=dict)  # keyword arguments for the entry
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        metric_range(metric)  # an unknown name: one line listing the metrics
+        return metric
+
+    @model_validator(mode="after")
+    def _claimable_goal(self) -> EvalConfig:
+        if self.target is None:
+            return self
+        check_goal(self.metric, self.target)
+        if self.seeds != "auto" and self.seeds < 2:  # scoring.plan_for's rule, before any container runs
+            raise ValueError(f"--seeds {self.seeds} with --target: one seed never claims a goal (it has no "
+                             "spread to bound); use --seeds 2 or more, or auto")
+        return self
 
 
 def parse_model_ref(text: str) -> tuple[Path, str | None]:
@@ -151,8 +166,10 @@ def validated(model_cls, **values):
         err = exc.errors()[0]
         # pydantic puts union branches (``int``, ``literal['auto']``) in the path: skip them.
         names = [p for p in err["loc"] if isinstance(p, str) and not _UNION_TAG.match(p)]
-        field = names[-1] if names else "value"
-        raise ConfigError(f"--{field.replace('_', '-')}: {err['msg']}") from exc
+        message = err["msg"].removeprefix("Value error, ")
+        if not names:  # a rule across fields (the goal's target and seeds): its own line says which
+            raise ConfigError(message) from exc
+        raise ConfigError(f"--{names[-1].replace('_', '-')}: {message}") from exc
 
 
 _UNION_TAG = re.compile(r"^(int|float|str|bool|none|literal\[.*\]|function-.*|constrained-.*)$")

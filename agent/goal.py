@@ -11,8 +11,8 @@ import re
 
 from .data import SOURCES
 from .errors import UsageError
-from .specs import Goal
 from .scoring import GOAL_METRICS, check_goal, is_higher_better, metric_range
+from .specs import Goal
 
 DEFAULT_TARGETS = {"accuracy": 0.9}  # used only when neither the text nor --target gives one
 

@@ -30,6 +30,8 @@ EXIT_DEADLINE = 124
 EXIT_RUNNER_ERROR = 70  # the runner failed before it imported the model file (EX_SOFTWARE)
 
 
+DEFAULT_MAX_PARAMS = 50_000_000  # bigger models are rejected before training: a typo in a width, not research
+
 class JobSpec(BaseModel):
     """What the runner trains; written to /job/job.json (read-only in the container)."""
 
@@ -62,7 +64,8 @@ class JobSpec(BaseModel):
         default="cpu",
         description="cuda trains on the GPU when the runner sees one, else on the CPU; the report says which",
     )
-    max_params: int = Field(default=50_000_000, ge=1, description="parameter cap: a bigger model is rejected (exit 65)")
+    max_params: int = Field(default=DEFAULT_MAX_PARAMS, ge=1,
+                            description="parameter cap: a bigger model is rejected (exit 65)")
     linger_s: float = Field(
         default=60.0, gt=0,
         description="how long the runner waits for `SIGUSR1` after the done line (message 7)",

@@ -8,7 +8,7 @@ only when the builder set them (``exclude_unset``), so a trial that failed befor
 has no ``model_summary`` and a seed without a runner report has no ``best_epoch``.
 
 The schema in ``docs/eval-report.schema.json`` is generated from these models
-(``python -m agent.results > docs/eval-report.schema.json``); a test keeps the two equal.
+(``make schema``); a test keeps the two equal.
 This module is vocabulary, not pipeline: it imports no sandbox or scoring code, so the registry
 and the reports can read a report without loading the trial machinery.
 """
@@ -201,7 +201,3 @@ def json_schema() -> dict[str, Any]:
     schema = EvalReport.model_json_schema(mode="serialization")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
             "$id": "research-agent/eval-report/1", "title": "research-agent eval report"} | schema
-
-
-if __name__ == "__main__":
-    print(json.dumps(json_schema(), indent=2, sort_keys=True))

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .metrics import check_goal
+
 __all__ = [
     "CNNSpec",
     "DataShape",
@@ -38,6 +40,11 @@ class Goal(BaseModel):
     target: float
     higher_is_better: bool = True
     family: str | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Goal:
+        check_goal(self.metric, self.target)  # an unknown metric, or a target outside its range
+        return self
 
     @property
     def sign(self) -> float:

@@ -36,7 +36,7 @@ from .planner import (
 )
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
-from .scoring import CHECKPOINTS, Decision
+from .scoring import ALPHA, CHECKPOINTS, Decision
 from .specs import Goal
 from .trial import failed_report, run_trial
 
@@ -183,7 +183,7 @@ class Study:
             return failed_report(label, source, config, data, TrialStatus.INVALID_SUBMISSION, problem,
                                  list(proposal.seeds))
         return run_trial(source, label, config, self._shared_sandbox, data, batches=[list(proposal.seeds)],
-                         trial_id=trial_key)
+                         trial_id=trial_key, bound_alpha=ALPHA / len(self.checkpoints))
 
     def _record_llm(self, run_id: str, e: LLMExchange) -> None:
         """The planner's exchanges (and fallbacks) go to the registry, which redacts them first."""
@@ -204,7 +204,8 @@ class Study:
         t = proposal.spec.training
         timeout = max(60.0, min(self.config.limits.timeout_s, self._left_s(t0) + 60.0))
         return EvalConfig(
-            dataset=self.config.goal.dataset, seeds=len(proposal.seeds), epochs=t.epochs, batch_size=t.batch_size,
+            dataset=self.config.goal.dataset, metric=self.config.goal.metric, seeds=len(proposal.seeds),
+            epochs=t.epochs, batch_size=t.batch_size,
             lr=t.lr, optimizer=t.optimizer, subset_size=proposal.spec.subset_size,
             training=TrainingConfig(weight_decay=t.weight_decay, schedule=t.schedule,
                                     label_smoothing=t.label_smoothing),

@@ -22,7 +22,8 @@ from ..config import (
 )
 from ..data import DEFAULT_DATASET, dataset_spec
 from ..errors import ConfigError, UsageError
-from ..records import SandboxLimits, TrialStatus
+from ..protocol import DEFAULT_MAX_PARAMS
+from ..records import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S, SandboxLimits, TrialStatus
 from ..results import EvalReport
 from ._group import EXIT_ERROR, EXIT_MODEL_FAILED, EXIT_OK, OneLineErrors, err_console, main
 
@@ -118,15 +119,15 @@ def eval_options(fn):
         click.option("--grad-clip", default=None, type=float, help="Clip the gradient norm to this value."),
         click.option("--patience", default=None, type=click.IntRange(1, None),
                      help="Early stopping on validation loss after this many epochs without improvement."),
-        click.option("--max-params", default=50_000_000, show_default=True, type=click.IntRange(1, None),
+        click.option("--max-params", default=DEFAULT_MAX_PARAMS, show_default=True, type=click.IntRange(1, None),
                      help="Refuse models with more parameters (invalid_submission)."),
         click.option("--subset-size", default=None, type=click.IntRange(10, None),
                      help="Stratified, seeded subset of the training set."),
         click.option("--test-size", default=None, type=click.IntRange(10, None),
                      help="Stratified, seeded subset of the test set (default: the whole test set)."),
-        click.option("--timeout", default=600.0, show_default=True, type=float,
+        click.option("--timeout", default=DEFAULT_TIMEOUT_S, show_default=True, type=float,
                      help="Wall-clock seconds per container before the host kills it."),
-        click.option("--memory", default="2g", show_default=True, help="Memory limit (e.g. 512m, 1g)."),
+        click.option("--memory", default=DEFAULT_MEMORY, show_default=True, help="Memory limit (e.g. 512m, 1g)."),
         click.option("--cpus", default=None, type=float, help="CPU limit (default: min(2, cores))."),
         click.option("--gpus", default=None, help="GPUs to pass through: `all` or ids such as 0,1."),
         click.option("--runtime", default=None, type=click.Choice(["runc", "runsc"]),

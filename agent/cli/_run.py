@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from ..errors import UsageError
 from ..planner import planning_line
+from ..records import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S
 from ._eval import limits
 from ._group import err_console, home_option, main, resolve_home
 
@@ -49,7 +50,8 @@ def start_run(home: Path, goal_text: str, dataset, target, metric, max_iteration
     kind, settings, line = _choose_planner(planner, llm or {})
     config = validated(StudyConfig, goal=goal, max_iterations=max_iterations, budget_minutes=budget_minutes,
                        patience=patience, seeds=parse_seeds(seeds), planner_seed=planner_seed, planner=kind,
-                       llm=settings if kind == "llm" else None, limits=limits(600.0, "2g", None, None))
+                       llm=settings if kind == "llm" else None,
+                       limits=limits(DEFAULT_TIMEOUT_S, DEFAULT_MEMORY, None, None))
     if not as_json:
         err_console.print(f"goal: {goal.metric} {'>=' if goal.higher_is_better else '<='} {goal.target} on "
                           f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}", highlight=False)

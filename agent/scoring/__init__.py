@@ -14,8 +14,16 @@ Pure functions (only ``plot_*`` write files):
   test-set bound), ``compare_paired``, ``holm``, ``benjamini_hochberg``.
 """
 
+from ..metrics import GOAL_METRICS, check_goal, metric_range
 from ._bootstrap import N_BOOT, bootstrap_seed_bounds
-from ._bounds import PROPORTION_METRICS, TestSetBound, bootstrap_bound, clopper_pearson, proportion_bound, test_set_bound
+from ._bounds import (
+    PROPORTION_METRICS,
+    TestSetBound,
+    bootstrap_bound,
+    clopper_pearson,
+    proportion_bound,
+    test_set_bound,
+)
 from ._calibration import (
     ECE_BINS,
     ReliabilityBins,
@@ -39,7 +47,6 @@ from ._stats import (
     t_interval,
     t_interval_with_test_noise,
 )
-from ._targets import GOAL_METRICS, check_goal, metric_range
 
 __all__ = [
     "ALPHA",

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..metrics import check_known
 from ._calibration import ECE_BINS, LOG_LOSS_EPS
 from ._metrics import TOP_K, _validate
-from ._targets import _check_known
 
 N_BOOT = 1000
 # Percentiles of the defined resamples only are trustworthy when skipping is rare; a metric that
@@ -58,7 +58,7 @@ def bootstrap_seed_bounds(probs: np.ndarray, y_true: np.ndarray, metric: str, al
 
 
 def _check(metric: str, n_classes: int, alpha: float, n_boot: int) -> None:
-    _check_known(metric)
+    check_known(metric)
     if metric == f"top{TOP_K}_accuracy" and n_classes <= TOP_K:
         raise ValueError(f"{metric} needs {TOP_K + 1} or more classes, got {n_classes}")
     if not 0.0 < alpha < 0.5:
@@ -248,9 +248,8 @@ def _at_positives(order: np.ndarray, positive: np.ndarray, weights: np.ndarray) 
     """Without ties, in increasing score order: the positives' weights, and at each positive the
     cumulative weight of all rows and of the positives (both including it); ``(B, n_positive)``."""
     cols = np.flatnonzero(positive[order])
-    if cols.size == 0:  # the class never occurs: undefined on every resample
-        cols = np.array([0])
-        return np.zeros((len(weights), 1)), np.zeros((len(weights), 1)), np.zeros((len(weights), 1))
+    if cols.size == 0:  # the class never occurs: zero positives, undefined on every resample
+        return (np.zeros((len(weights), 1)),) * 3
     w = weights[:, order]
     wp = w[:, cols]
     return wp, np.cumsum(w, axis=1)[:, cols], np.cumsum(wp, axis=1)

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ._targets import _check_known
+from ..metrics import check_known
 
 # Metrics that are a fraction of test rows with a per-row hit (exact binomial bounds apply).
 PROPORTION_METRICS = frozenset({"accuracy", "top3_accuracy", "precision_micro", "recall_micro", "f1_micro"})
+
+METHODS = frozenset({"clopper_pearson", "bootstrap"})
 
 Bounds = tuple[float, float]
 
@@ -69,6 +71,12 @@ class TestSetBound:
     seed_bounds: tuple[Bounds, ...] = ()
     alpha: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {sorted(METHODS)}, got {self.method!r}")
+        if self.method == "clopper_pearson" and (self.n_test is None or self.n_test < 1):
+            raise ValueError(f"clopper_pearson needs n_test of at least 1, got {self.n_test}")
+
     def bounds(self, values_of_look: np.ndarray, alpha: float) -> Bounds:
         """One-sided ``(lower, upper)`` at level ``1 - alpha`` each for the mean of the look's values.
 
@@ -117,8 +125,6 @@ class TestSetBound:
 
 def proportion_bound(n_test: int, metric: str = "accuracy") -> TestSetBound:
     """Exact Clopper-Pearson bounds for a fraction of ``n_test`` rows (accuracy, top-k accuracy)."""
-    if n_test < 1:
-        raise ValueError(f"n_test must be at least 1, got {n_test}")
     return TestSetBound("clopper_pearson", int(n_test), metric)
 
 
@@ -148,7 +154,7 @@ def test_set_bound(metric: str, n_test: int, seed_bounds: Sequence[Bounds] | Non
     Raises:
         ValueError: for an unknown metric.
     """
-    _check_known(metric)
+    check_known(metric)
     if metric in PROPORTION_METRICS:
         return proportion_bound(n_test, metric)
     return None if seed_bounds is None else bootstrap_bound(seed_bounds, n_test=n_test, metric=metric)

@@ -111,7 +111,6 @@ def next_checkpoint(n: int, checkpoints: Sequence[int] = CHECKPOINTS) -> int | N
     return next((c for c in _plan(checkpoints) if c > n), None)
 
 
-
 def plan_for(seeds: int | str) -> tuple[int, ...]:
     """The planned looks for a ``--seeds`` value: ``N`` -> ``(N,)``, ``"auto"`` -> ``CHECKPOINTS``.
 
@@ -267,7 +266,9 @@ class _Reason:
         self.look, self.target, self.hib, self.bound = look, target, higher_is_better, bound
         self.level, self.n = _level(alpha), look["checkpoint"]
         self.metric = (bound.metric if bound else "") or "the metric"
-        self.rows = f"{bound.n_test} test rows" if bound and bound.n_test else "the test rows"
+        known = bool(bound and bound.n_test)
+        self.rows = f"{bound.n_test} test rows" if known else "the test rows"
+        self.test_set = f"the test set ({bound.n_test} rows)" if known else "the test set"
 
     def text(self) -> str:
         decision = self.look["decision"]
@@ -295,7 +296,8 @@ class _Reason:
         look, mean = self.look, _g(self.look["mean"])
         seeds = f"[{_g(look['seed_lower_bound'])}, {_g(look['seed_upper_bound'])}]"
         if self.bound is None:
-            return f"at {self.n} seeds: target {_g(self.target)} lies within the {self.level} bounds {seeds} (mean {mean})"
+            return (f"at {self.n} seeds: target {_g(self.target)} lies within the {self.level} bounds {seeds} "
+                    f"(mean {mean})")
         test_lo, test_hi = look["test_lower_bound"], look["test_upper_bound"]
         if math.isnan(test_lo) or math.isnan(test_hi):
             return (f"at {self.n} seeds: the test-set {self.bound.method} bound of {self.metric} is undefined "
@@ -304,7 +306,7 @@ class _Reason:
             else ("upper", look["seed_upper_bound"], test_hi)
         if (seed_good >= self.target) if self.hib else (seed_good <= self.target):
             least, verb = ("least", "raise") if self.hib else ("most", "lower")
-            return (f"at {self.n} seeds: the test set ({self.bound.n_test} rows) only supports {self.metric} of "
+            return (f"at {self.n} seeds: {self.test_set} only supports {self.metric} of "
                     f"at {least} {_g(test_good)} at {self.level}, short of target {_g(self.target)}; more seeds "
                     f"cannot {verb} that bound (seeds alone: {side} {_g(seed_good)}, mean {mean})")
         return (f"at {self.n} seeds: target {_g(self.target)} lies within the {self.level} bounds "

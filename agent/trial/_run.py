@@ -19,10 +19,32 @@ from ..config import EvalConfig
 from ..data import PreparedDataset, prepare
 from ..protocol import JobSpec, RunnerReport
 from ..records import SandboxOutcome, TrialStatus
-from ..results import SCHEMA_VERSION, EvalReport, GoalReport, ModelInfo, SandboxRun, SandboxSummary, SeedResult
+from ..results import (
+    SCHEMA_VERSION,
+    EvalReport,
+    GoalReport,
+    ModelInfo,
+    SandboxRun,
+    SandboxSummary,
+    SeedResult,
+    TestBoundRecord,
+)
 from ..sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from ..sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
-from ..scoring import CHECKPOINTS, Decision, aggregate, decide_goal, dynamics_flags, is_higher_better
+from ..scoring import (
+    ALPHA,
+    CHECKPOINTS,
+    N_BOOT,
+    PROPORTION_METRICS,
+    Decision,
+    aggregate,
+    bootstrap_seed_bounds,
+    decide_goal,
+    dynamics_flags,
+    is_higher_better,
+    plan_for,
+    test_set_bound,
+)
 from ._seeds import score_batch
 
 __all__ = ["Scored", "evaluate", "failed_report", "run_trial", "seed_batches"]
@@ -53,20 +75,23 @@ def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: 
                    test_size=config.test_size, target=config.target_column,
                    drop_columns=config.drop_columns)
     trial = _Trial(str(model_path), source, config, data)
-    trial.run(sandbox_factory, seed_batches(config.seeds), progress, None)
+    alpha = ALPHA / len(plan_for(config.seeds)) if config.target is not None else None
+    trial.run(sandbox_factory, seed_batches(config.seeds), progress, None, bound_alpha=alpha)
     return Scored(trial.report(), trial.probs, data.test_labels())
 
 
 def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data: PreparedDataset,
               batches: list[list[int]] | None = None, progress: ProgressFn | None = None,
-              trial_id: str | None = None) -> EvalReport:
+              trial_id: str | None = None, bound_alpha: float | None = None) -> EvalReport:
     """Preflight, then one container per seed batch, scoring each; stops early once a goal is decided.
 
     ``sandbox_factory`` is called once (a study passes one that returns its shared sandbox).
     ``batches`` overrides ``config.seeds`` (a study chooses exact seeds per trial).
+    ``bound_alpha``: each seed also records its test-set bounds of ``config.metric`` at this level
+    (a study passes its plan's alpha per checkpoint; accuracy-type metrics need none).
     """
     trial = _Trial(label, source, config, data)
-    trial.run(sandbox_factory, batches or seed_batches(config.seeds), progress, trial_id)
+    trial.run(sandbox_factory, batches or seed_batches(config.seeds), progress, trial_id, bound_alpha)
     return trial.report()
 
 
@@ -100,7 +125,8 @@ class _Trial:
     timing: dict | None = None
 
     def run(self, sandbox_factory, batches: list[list[int]], progress: ProgressFn | None,
-            trial_id: str | None) -> None:
+            trial_id: str | None, bound_alpha: float | None = None) -> None:
+        """``bound_alpha``: record each seed's test-set bounds at this level (the plan's alpha per look)."""
         config, data = self.config, self.data
         check = preflight(self.source, Path(self.label).name, config.entry, config.model_args,
                           dataset_args(data.n_classes, data.input_shape))
@@ -122,8 +148,8 @@ class _Trial:
             if outcome.status is not TrialStatus.OK:
                 return self.fail(outcome.status, outcome.message, batch)
             scored = score_batch(outcome, batch, data)
-            self.seeds.extend(scored.seeds)
             self.probs |= scored.probs
+            self.seeds.extend(self.bound_seeds(scored.seeds, bound_alpha) if bound_alpha else scored.seeds)
             self._runner(scored.runner, scored.report_problem, outcome)
             if scored.problems:
                 return self.fail(TrialStatus.INVALID_OUTPUT, scored.problems[0])
@@ -154,14 +180,28 @@ class _Trial:
             self.timing = {"container_start_to_first_step_s": round(runner.first_step_at - outcome.start_s, 3)}
 
     def goal(self) -> GoalReport:
-        metric = self.config.metric
-        values = [s.metrics.get(metric) for s in self.seeds if s.status is TrialStatus.OK]
-        decision = decide_goal(values, self.config.target, CHECKPOINTS, higher_is_better=is_higher_better(metric))
-        goal = decision.to_dict()
-        if self.config.seeds != "auto" and decision.decision == Decision.UNDECIDED:
-            # A fixed seed count that stops before a decision: what it would take to decide.
-            goal["reason"] += "; run with --seeds auto to add seeds until decided"
-        return GoalReport(**goal, metric=metric)
+        """The goal decision: the same rule as ``run`` (``plan_for``), with the test set's own bound."""
+        metric, plan = self.config.metric, plan_for(self.config.seeds)
+        ok = [s for s in self.seeds if s.status is TrialStatus.OK]
+        bounds = [(s.test_bound.lower, s.test_bound.upper) for s in ok if s.test_bound is not None]
+        bound = test_set_bound(metric, self.data.n_test, bounds if len(bounds) == len(ok) else None)
+        decision = decide_goal([s.metrics.get(metric) for s in ok], self.config.target, plan,
+                               higher_is_better=is_higher_better(metric), test_bound=bound)
+        return GoalReport(**decision.to_dict(), metric=metric)
+
+    def bound_seeds(self, scored: list[SeedResult], alpha: float) -> list[SeedResult]:
+        """Per-seed bootstrap bounds of the goal metric over test rows (metrics that are no proportion)."""
+        metric, labels = self.config.metric, self.data.test_labels()
+        if metric in PROPORTION_METRICS:
+            return scored
+        out = []
+        for s in scored:
+            if s.status is TrialStatus.OK and s.seed in self.probs:
+                lower, upper = bootstrap_seed_bounds(self.probs[s.seed], labels, metric, alpha, seed=s.seed)
+                s = s.model_copy(update={"test_bound": TestBoundRecord(
+                    metric=metric, alpha=alpha, lower=_finite(lower), upper=_finite(upper), n_boot=N_BOOT)})
+            out.append(s)
+        return out
 
     def report(self) -> EvalReport:
         ok = [s for s in self.seeds if s.status is TrialStatus.OK]
@@ -236,3 +276,7 @@ def seed_workers(n_seeds: int, threads: int, parallel: bool | None) -> int:
     if not parallel or n_seeds < 2 or threads < 2:
         return 1
     return min(n_seeds, threads)
+
+
+def _finite(x: float) -> float | None:
+    return x if x == x else None  # NaN: the bootstrap could not bound it (too few defined resamples)

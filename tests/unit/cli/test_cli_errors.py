@@ -121,3 +121,31 @@ def test_runs_commands_take_home_after_their_name(tmp_path):
     # without it, the environment's home (empty here) is used: the run is not there
     missing = run_cli("runs", "show", run.id, "--json", home=default)
     assert missing.code == 1 and len(missing.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--metric", "acuracy", "--target", "0.9"), "--metric: unknown metric 'acuracy'; use one of: accuracy, "),
+    (("--metric", "acuracy"), "--metric: unknown metric 'acuracy'; use one of: accuracy, "),
+    (("--target", "1.9"), "a target of 1.9 is outside accuracy's range [0, 1]; give a fraction such as 0.9"),
+    (("--metric", "mcc", "--target", "-1.5"), "a target of -1.5 is outside mcc's range [-1, 1]"),
+    (("--seeds", "1", "--target", "0.9"), "--seeds 1 with --target: one seed never claims a goal"),
+])
+def test_eval_refuses_a_goal_it_cannot_decide_before_any_container(cli, valid_model, args, expected):
+    # Before the typed metric check, a typo gave n = 0 and "undecided", and 1.9 ran as a goal.
+    r = cli("eval", str(valid_model), "--dataset", "digits", *args)
+    assert r.code == EXIT_USAGE, r.stderr
+    assert r.stderr.count("\n") == 1 and expected in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (("--goal", "Design a model for digits with at least 190% accuracy"),
+     "a target of 1.9 is outside accuracy's range [0, 1]"),
+    (("--dataset", "digits", "--target", "1.9"), "a target of 1.9 is outside accuracy's range [0, 1]"),
+    (("--dataset", "digits", "--metric", "acuracy", "--target", "0.9"), "unknown metric 'acuracy'; use one of:"),
+])
+def test_run_refuses_a_goal_outside_the_metric_before_planning(cli, args, expected):
+    # Before: "at least 190% accuracy" was accepted and the loop burned its whole budget on it.
+    r = cli("run", "--json", "--budget-minutes", "0.1", *args)
+    assert r.code == EXIT_USAGE, r.stderr
+    assert expected in r.stderr and "Traceback" not in r.stderr and r.stdout == ""
+    assert r.stderr.strip().splitlines()[-1].startswith("error: ")

@@ -67,6 +67,7 @@ def main(argv: list[str]) -> None:
     action, _, k = args.pause.partition(":")
     HookedSQLite.pause = (action, int(k)) if args.pause else None
     HookedSQLite.sleep_in_tx = args.sleep_in_tx
+    report(args.seeds, 0)  # the first report loads the metric names (scoring): before any write, not inside one
     with BACKENDS[args.backend](args.home) as reg:
         if args.resume:
             for trial in reg.recover(args.run_id):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import docker.errors
 import pytest
+import requests.exceptions
 
 from agent.protocol import DONE_LINE, JobSpec
 from agent.records import SandboxLimits, TrialStatus
@@ -149,6 +150,24 @@ def test_our_kill_at_the_deadline_is_a_timeout(tmp_path, job_dirs, monkeypatch):
     outcome = sandbox(container).run(request(tmp_path, timeout_s=0.01))
     assert outcome.status is TrialStatus.TIMEOUT and outcome.we_killed
     assert "deadline" in outcome.message
+
+
+def test_a_container_we_can_neither_wait_for_nor_kill_is_infra_error_not_our_timeout(tmp_path, job_dirs):
+    class Unwaitable(FakeContainer):
+        def wait(self, timeout=None):
+            raise requests.exceptions.ReadTimeout("no answer")
+
+    container = Unwaitable(runs=True, done=True)
+    container.kill = lambda signal="SIGKILL": _fail_kill(container, signal)  # SIGUSR1 ignored, SIGKILL fails
+    outcome = sandbox(container, FakeAPI(frames(out_tar({".done": b"done"})))).run(request(tmp_path))
+    assert outcome.status is TrialStatus.INFRA_ERROR and not outcome.we_killed
+    assert "could not learn how the container ended" in outcome.message
+
+
+def _fail_kill(container, signal):
+    container.kills.append(signal)  # the process keeps running whatever we send
+    if signal == "SIGKILL":
+        raise docker.errors.APIError("engine busy")
 
 
 def test_reap_tries_every_container_and_reports_the_failures():

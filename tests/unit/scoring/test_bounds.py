@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from agent.scoring import bootstrap_bound, clopper_pearson, proportion_bound, test_set_bound
+from agent.scoring import TestSetBound, bootstrap_bound, clopper_pearson, proportion_bound, test_set_bound
 
 
 def test_clopper_pearson_known_value():
@@ -72,3 +72,10 @@ def test_test_set_bound_for_other_metrics():
     assert test_set_bound("accuracy", 45, seed_bounds=[(0.8, 0.9)] * 3).method == "clopper_pearson"
     with pytest.raises(ValueError, match="unknown metric"):
         test_set_bound("acuracy", 45)
+
+
+def test_a_bound_checks_itself():
+    with pytest.raises(ValueError, match="method"):
+        TestSetBound("normal", 45)
+    with pytest.raises(ValueError, match="n_test"):
+        TestSetBound("clopper_pearson")

@@ -248,3 +248,8 @@ def test_a_fixed_seed_count_spends_all_of_alpha_at_its_one_look():
     d = decide_goal([0.92, 0.93, 0.91], target=0.90, checkpoints=plan_for(3))
     assert d.alpha_per_checkpoint == 0.05 and d.checkpoint == 3
     assert decide_goal([0.92] * 3, 0.9, checkpoints=plan_for("auto")).alpha_per_checkpoint == pytest.approx(0.05 / 3)
+
+
+def test_reasons_without_a_known_test_size_or_metric_still_read():
+    held = decide_goal([0.20, 0.21, 0.19], 0.30, higher_is_better=False, test_bound=bootstrap_bound([(0.1, 0.4)] * 3))
+    assert "the test set only supports the metric of at most 0.4" in held.reason and "None" not in held.reason

@@ -1,8 +1,14 @@
-"""Which metrics a goal can name, their ranges, and a one-line check of a goal's target."""
+"""Vocabulary: the metrics a goal can name, their ranges, and a one-line check of a goal's target.
+
+Pure data and ``math`` only, so the configs (``EvalConfig``, ``Goal``) validate a metric and a
+target without loading the scoring code; ``agent.scoring`` re-exports these names.
+"""
 
 from __future__ import annotations
 
 import math
+
+__all__ = ["GOAL_METRICS", "check_goal", "check_known", "metric_range"]
 
 # The scalar per-seed metrics, in the order classification_metrics returns them
 # (top3_accuracy only exists with more than 3 classes).
@@ -29,7 +35,7 @@ def metric_range(metric: str, *, n_classes: int | None = None) -> tuple[float, f
     Raises:
         ValueError: for an unknown metric (one line listing the known ones).
     """
-    _check_known(metric)
+    check_known(metric)
     if metric == "brier" and n_classes == 2:
         return 0.0, 1.0
     if metric in _SIGNED:
@@ -57,6 +63,6 @@ def check_goal(metric: str, target: float, *, n_classes: int | None = None) -> N
         raise ValueError(f"a target of {value:g} is outside {metric}'s range [{lo:g}, {hi:g}{closing}{hint}")
 
 
-def _check_known(metric: str) -> None:
+def check_known(metric: str) -> None:
     if metric not in GOAL_METRICS:
         raise ValueError(f"unknown metric {metric!r}; use one of: {', '.join(GOAL_METRICS)}")
