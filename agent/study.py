@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .assembler import AssemblyError, source_for
 from .config import EvalConfig, TrainingConfig
 from .data import PreparedDataset, prepare
+from .errors import AgentError
 from .planner import (
     BasePlanner,
     Ledger,
@@ -36,7 +37,7 @@ from .planner import (
 )
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
-from .scoring import ALPHA, CHECKPOINTS, Decision
+from .scoring import ALPHA, Decision, plan_for
 from .specs import Goal
 from .trial import failed_report, run_trial
 
@@ -92,7 +93,7 @@ class Study:
         self._sandbox_factory = sandbox_factory
         self._sandbox = None
         self.cache_root = Path(cache_root)
-        self.checkpoints = CHECKPOINTS if config.seeds == "auto" else (int(config.seeds),)
+        self.checkpoints = plan_for(config.seeds)  # the rule `eval` uses too
         self.planner = planner or self._default_planner()
         self.progress = progress or (lambda line: None)
         self.data = prepare(config.goal.dataset, self.cache_root)
@@ -148,7 +149,7 @@ class Study:
         except KeyboardInterrupt:
             self.registry.set_run_status(run_id, RunStatus.INTERRUPTED)
             raise
-        except LLMReplayMismatch as exc:  # a replay that diverged is over: say so in the record too
+        except (AgentError, LLMReplayMismatch) as exc:  # the run is over: say why in the record too
             self.registry.set_run_status(run_id, RunStatus.FAILED, decision={"reason": str(exc)})
             raise
 
@@ -253,6 +254,9 @@ class Study:
 
     def _stop_reason(self, trials: list[TrialRecord], t0: float):
         ledger = self._ledger_of(trials)
+        unreachable = ledger.decide({})  # with no seeds at all: only the test set's size can decide
+        if unreachable.decision == Decision.INCONCLUSIVE:  # e.g. 45 test rows cannot carry accuracy >= 0.97
+            return RunStatus.INCONCLUSIVE, f"stopped before any trial: {unreachable.reason}", None
         achieved = ledger.achieved()
         if achieved is not None:
             return RunStatus.ACHIEVED, f"candidate {achieved.id} cleared the target on fresh seeds", achieved.id
@@ -280,7 +284,7 @@ class Study:
             chosen = best.confirm_decision if status == RunStatus.ACHIEVED else best.decision
             decision = chosen.to_dict() | {
                 "metric": self.config.goal.metric, "candidate": cid, "selection": best.decision.to_dict(),
-                "on_fresh_seeds": status == RunStatus.ACHIEVED}
+                "on_fresh_seeds": status == RunStatus.ACHIEVED, "statistics": chosen.reason}
             best_number = best.confirm_trial if status == RunStatus.ACHIEVED else best.full_trials[-1]
         best_id = next((t.id for t in trials if t.number == best_number), None)
         decision = (decision or {}) | {"reason": reason}

@@ -10,7 +10,7 @@ planner seeds its first proposal, ``n_startup_trials=5``) asking the same space
 ``--baseline-start defaults`` it first asks each family's default configuration, as the search
 planner does, so the comparison isolates halving and racing. Every candidate runs at full fidelity (all the training
 data, the epochs it drew) on seeds 0, 1, 2 in one container, is scored by the same host code
-(``agent.evaluation.run_trial``) and told its mean. No halving, no racing. When a candidate's
+(``agent.trial.run_trial``) and told its mean. No halving, no racing. When a candidate's
 ``decide_goal`` lower bound (checkpoints 3, 5, 10; its look at 3 seeds) clears the target, the
 same candidate is re-run on the fresh seeds 1000-1002 and judged at one checkpoint, exactly as
 the study confirms; achieved when that holds too, otherwise the search goes on. Either arm stops
@@ -56,10 +56,11 @@ from _common import loadavg  # noqa: E402
 from agent.config import EvalConfig, TrainingConfig, default_cpus  # noqa: E402
 from agent.data import prepare  # noqa: E402
 from agent.goal import parse_goal  # noqa: E402
-from agent.records import SandboxLimits  # noqa: E402
+from agent.records import SandboxLimits, TrialStatus  # noqa: E402
+from agent.results import EvalReport  # noqa: E402
 from agent.scoring import CHECKPOINTS, Decision, decide_goal  # noqa: E402
 
-TRIAL_TIMEOUT_S = 600.0  # what `research-agent run` passes (agent/_cli_run.py)
+TRIAL_TIMEOUT_S = 600.0  # what `research-agent run` passes (agent/cli/_run.py)
 MEMORY_BYTES = 2 * 1024**3  # `--memory 2g`, the CLI default
 SELECTION_SEEDS = [0, 1, 2]  # the study's first checkpoint (its promote seeds)
 CONFIRM_SEEDS = [1000, 1001, 1002]  # agent.planner._search.CONFIRM_SEEDS
@@ -151,10 +152,10 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
     import optuna
 
     from agent.assembler import AssemblyError, source_for
-    from agent.evaluation import run_trial
     from agent.planner._space import default_params, families, suggest
     from agent.sandbox import DockerSandbox
     from agent.specs import DataShape, TrialSpec
+    from agent.trial import run_trial
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     data = prepare(goal.dataset, cache)
@@ -173,7 +174,7 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
     def left_s() -> float:
         return budget_s - (time.monotonic() - t0)
 
-    def evaluate(source: str, label: str, training, seeds: list[int]) -> tuple[dict, list[float]]:
+    def evaluate(source: str, label: str, training, seeds: list[int]) -> tuple[EvalReport, list[float]]:
         nonlocal container_s, containers
         timeout = max(60.0, min(TRIAL_TIMEOUT_S, left_s() + 60.0))
         config = EvalConfig(dataset=goal.dataset, seeds=len(seeds), epochs=training.epochs,
@@ -183,10 +184,9 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
                             limits=limits.model_copy(update={"timeout_s": timeout}))
         report = run_trial(source, label, config, lambda: sandbox, data, batches=[seeds],
                            trial_id=f"bench-tpe/{label}")
-        containers += len(report["sandbox"].get("runs", []))
-        container_s += float(report["sandbox"].get("wall_s") or 0.0)
-        values = [s["metrics"].get(goal.metric) for s in report["seeds"] if s["status"] == "ok"]
-        return report, [v for v in values if v is not None]
+        containers += len(report.sandbox.runs or [])
+        container_s += report.sandbox.wall_s or 0.0
+        return report, list(report.seed_values(goal.metric).values())  # ok seeds, in seed order
 
     while True:
         if len(history) >= args.max_iterations:
@@ -209,15 +209,15 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
             history.append({"number": number, "status": "invalid_submission", "message": str(exc)[:200]})
             continue
         report, values = evaluate(source, f"trial-{number}.py", training, SELECTION_SEEDS)
-        ok = report["status"] == "ok" and len(values) == len(SELECTION_SEEDS)
+        ok = report.status is TrialStatus.OK and len(values) == len(SELECTION_SEEDS)
         mean = float(np.mean(values)) if ok else None
         study.tell(trial, mean if ok else worst)
         d = decide_goal(values, goal.target, CHECKPOINTS, higher_is_better=goal.higher_is_better) if ok else None
-        entry = {"number": number, "family": model.family, "epochs": training.epochs, "status": report["status"],
+        entry = {"number": number, "family": model.family, "epochs": training.epochs, "status": report.status.value,
                  "values": values, "mean": mean, "decision": d.decision.value if d else None,
-                 "container_s": report["sandbox"].get("wall_s")}
+                 "container_s": report.sandbox.wall_s}
         history.append(entry)
-        log(f"B trial {number}: {model.family} {training.epochs} ep -> {report['status']} "
+        log(f"B trial {number}: {model.family} {training.epochs} ep -> {report.status.value} "
             f"{'' if mean is None else f'{mean:.4f}'} {entry['decision'] or ''} | "
             f"{left_s() / 60:.1f} min left, {container_s:.0f} container-s")
         if d is not None and (best is None or (mean - best["mean"]) * (1 if goal.higher_is_better else -1) > 0):
@@ -226,11 +226,11 @@ def arm_tpe(goal, args, limits: SandboxLimits, cache: Path) -> dict:
             # The same fresh-seed confirmation the study demands before it says "achieved".
             creport, cvalues = evaluate(source, f"trial-{number}-confirm.py", training, CONFIRM_SEEDS)
             c = decide_goal(cvalues, goal.target, CHECKPOINTS[:1], higher_is_better=goal.higher_is_better)
-            entry["confirm"] = {"status": creport["status"], "values": cvalues, "decision": c.decision.value,
-                                "container_s": creport["sandbox"].get("wall_s")}
+            entry["confirm"] = {"status": creport.status.value, "values": cvalues, "decision": c.decision.value,
+                                "container_s": creport.sandbox.wall_s}
             log(f"B confirm trial {number} on seeds {CONFIRM_SEEDS}: {c.decision.value} "
                 f"(mean {c.mean if c.mean is None else round(c.mean, 4)})")
-            if c.decision == Decision.ACHIEVED and creport["status"] == "ok":
+            if c.decision == Decision.ACHIEVED and creport.status is TrialStatus.OK:
                 status, reason = "achieved", f"trial {number} cleared the target on fresh seeds"
                 best, best_fresh = d.to_dict() | {"trial": number}, c.to_dict()
                 decided_at = time.monotonic() - t0

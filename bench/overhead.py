@@ -49,13 +49,13 @@ sys.path.insert(0, str(ROOT))
 
 from _common import BenchFailure, log, wait_quiet  # noqa: E402
 
-from agent import evaluation  # noqa: E402
 from agent.config import EvalConfig  # noqa: E402
 from agent.data import prepare  # noqa: E402
 from agent.errors import AgentError  # noqa: E402
 from agent.records import SandboxLimits, TrialStatus  # noqa: E402
 from agent.sandbox import SandboxRequest  # noqa: E402
 from agent.sandbox import _controls as controls  # noqa: E402
+from agent.trial import _run as trial_run  # noqa: E402  # _job/_request: exactly what `agent eval` sends
 
 TARGET_RATIO = 1.5
 DEFAULT_EPOCHS = 400  # ~20 s per 3-seed eval of the example MLP on digits (2 cores, quiet machine)
@@ -298,8 +298,8 @@ def measure(args) -> dict:
     try:
         data = prepare(config.dataset, work / "cache")
         # Exactly the request an `agent eval` of this model sends (one batch of seeds).
-        job = evaluation._job(config, data, evaluation.seed_batches(config.seeds)[0])
-        request = evaluation._request(config, data, source, job)
+        job = trial_run._job(config, data, trial_run.seed_batches(config.seeds)[0])
+        request = trial_run._request(config, data, source, job)
         sandbox = metered(DockerSandbox)()
         runner_root = extract_runner(sandbox, work / "runner")
         same_as_tree = _tree_digest(runner_root / "runner") == _tree_digest(ROOT / "sandbox_image" / "runner")
@@ -367,7 +367,7 @@ def summarize(host_runs, box_runs, config, sandbox, host_torch, max_diff, args) 
     return {
         "date": time.strftime("%Y-%m-%d"),
         "workload": {"dataset": config.dataset, "model": model,
-                     "seeds": len(evaluation.seed_batches(config.seeds)[0]),
+                     "seeds": len(trial_run.seed_batches(config.seeds)[0]),
                      "epochs": config.epochs, "batch_size": config.batch_size,
                      "threads": controls.thread_count(config.limits), "cpus": config.limits.cpus,
                      "cpuset": controls.cpuset(config.limits, sandbox.host_cpus),

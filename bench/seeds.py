@@ -3,7 +3,7 @@ and what the host spends scoring 10,000 predictions.
 
 (a) The same N-seed job (default 3 seeds, ``--cpus 2`` -> 2 torch threads, cpuset 0-1) goes through
 ``DockerSandbox().run(SandboxRequest(...))`` once per ``seed_workers`` setting. The job is exactly the
-one ``agent eval`` builds (``agent.evaluation._job``) with only ``seed_workers`` changed:
+one ``agent eval`` builds (``agent.trial._run._job``) with only ``seed_workers`` changed:
 
 - ``seed_workers=1``: the runner trains the seeds one after another with ``threads`` torch threads;
 - ``seed_workers=k`` (k >= 2): the runner spawns k processes, seeds dealt round-robin, each with
@@ -20,7 +20,7 @@ create/start, training, copy-out, removal) and by the runner's own clock (first 
 
 (b) Host scoring: ``agent.scoring.classification_report`` on 10,000 x 10 random probabilities
 with labels; ``aggregate`` over 3 seeds' metrics; and the whole per-batch host path the eval
-loop runs after each container (``agent._seed_scoring.score_batch`` for 3 seeds: load and
+loop runs after each container (``agent.trial._seeds.score_batch`` for 3 seeds: load and
 validate each seed's .npy, recompute validation curves from per-epoch probabilities, full
 report, learning dynamics), each the median of ``--score-repeats`` (20).
 
@@ -52,13 +52,15 @@ sys.path.insert(0, str(ROOT))
 
 from _common import BenchFailure, loadavg, log, machine_busy, wait_quiet  # noqa: E402
 
-from agent import evaluation  # noqa: E402
-from agent._seed_scoring import score_batch  # noqa: E402
 from agent.config import EvalConfig  # noqa: E402
 from agent.data import prepare  # noqa: E402
+from agent.protocol import PROTOCOL_VERSION  # noqa: E402
 from agent.records import SandboxLimits, SandboxOutcome, TrialStatus  # noqa: E402
 from agent.sandbox import SandboxRequest  # noqa: E402
+from agent.sandbox._controls import thread_count  # noqa: E402
 from agent.scoring import aggregate, classification_report  # noqa: E402
+from agent.trial import _run as trial_run  # noqa: E402  # _job: exactly the job `agent eval` builds
+from agent.trial._seeds import score_batch  # noqa: E402
 
 MODEL = ROOT / "agent" / "examples" / "mlp.py"
 FMNIST_SUBSET = 3000
@@ -102,7 +104,7 @@ def _run_once(sandbox, config: EvalConfig, data, source: str, setting: str, args
     busy = wait_quiet(args.quiet_below, args.settle_s) if args.settle_s > 0 else machine_busy()
     workers, threads = _parse_setting(setting)
     update = {"seed_workers": workers} | ({"threads": threads} if threads else {})
-    job = evaluation._job(config, data, seeds).model_copy(update=update)
+    job = trial_run._job(config, data, seeds).model_copy(update=update)
     request = SandboxRequest(job=job, model_source=source, data_dir=data.public_dir, limits=config.limits,
                              trial_id=f"bench-seeds-{setting}")
     load = os.getloadavg()[0]
@@ -140,7 +142,7 @@ def measure_sandbox(args) -> list[dict]:
             config, data, source, what = _workload(name, args, work / "cache")
             settings = args.workers
             runs: dict[str, list[dict]] = {w: [] for w in settings}
-            log(f"[seeds] {name}: {what}, {config.seeds} seeds, {evaluation.thread_count(config.limits)} "
+            log(f"[seeds] {name}: {what}, {config.seeds} seeds, {thread_count(config.limits)} "
                 f"threads, settings seed_workers={settings}, {args.repeats} repeats")
             for i in range(args.repeats):
                 order = settings[i % len(settings):] + settings[:i % len(settings)]  # rotate per repeat
@@ -176,7 +178,7 @@ def _summarize(name: str, what: str, config: EvalConfig, runs: dict[str, list[di
             row["train_vs_sequential"] = round(row["train_s"] / base_train, 3)
         rows.append(row)
     return {"workload": name, "description": what, "seeds": config.seeds,
-            "threads": evaluation.thread_count(config.limits), "cpus": config.limits.cpus, "rows": rows}
+            "threads": thread_count(config.limits), "cpus": config.limits.cpus, "rows": rows}
 
 
 # ---------------------------------------------------------------------------- (b) on the host
@@ -188,6 +190,7 @@ class _Labels:
     def __init__(self, y_test: np.ndarray, y_val: np.ndarray, n_classes: int):
         self._y_test, self._y_val = y_test, y_val
         self.n_test, self.n_classes = len(y_test), n_classes
+        self.class_names = [str(c) for c in range(n_classes)]
 
     def test_labels(self) -> np.ndarray:
         return self._y_test
@@ -245,14 +248,14 @@ def measure_scoring(args) -> dict:
                              "best_epoch": epochs - 1, "stopped_epoch": epochs - 1, "wall_s": 1.0})
     now = time.time()
     files["report.json"] = json.dumps({
-        "protocol_version": 1, "torch_version": "2.13.0+cpu", "device": "cpu", "started_at": now,
+        "protocol_version": PROTOCOL_VERSION, "torch_version": "2.13.0+cpu", "device": "cpu", "started_at": now,
         "first_step_at": now, "finished_at": now, "seeds": seed_reports,
         "summary": {"params_total": 1, "params_trainable": 1, "output_shape": [1, k]}}).encode()
     outcome = SandboxOutcome(status=TrialStatus.OK, message="ok", exit_code=0, files=files)
     labels = _Labels(y, y_val, k)
     check = score_batch(outcome, seeds, labels)
-    if check["problems"] or check["report_problem"]:
-        raise BenchFailure(f"score_batch rejected the synthetic batch: {check['problems'] or check['report_problem']}")
+    if check.problems or check.report_problem:
+        raise BenchFailure(f"score_batch rejected the synthetic batch: {check.problems or check.report_problem}")
     batch_s, _ = _median_s(lambda: score_batch(outcome, seeds, labels), args.score_repeats)
     return {"n_test": n, "n_classes": k, "seeds": len(seeds), "repeats": args.score_repeats,
             "n_val": n_val, "epochs": epochs,

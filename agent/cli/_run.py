@@ -129,6 +129,8 @@ def _print_result(doc: dict) -> None:
     console.print(f"[{color}]{doc['status']}[/]:{bounds}", highlight=False)
     console.print(f"{doc['reason']}; {doc['trials']} trials, {doc['wall_s']}s wall, {doc['container_s']}s in "
                   f"containers", highlight=False)
+    if d.get("statistics"):  # what the bounds say (e.g. the test set is too small to carry the target)
+        console.print(f"statistics: {d['statistics']}", highlight=False, soft_wrap=True)
     line = planning_line(doc.get("planning"))
     if line:  # a run the LLM never planned must not read like one it did
         style = "bold yellow" if doc["planning"]["llm"] == 0 else "default"

@@ -71,14 +71,24 @@ def _sections(run, trials, best) -> dict:
 
 
 def _decision_line(s: dict) -> str:
+    """The run's decision: which one-sided bounds it rests on (seeds, test set), why the run stopped."""
     d = s["decision"]
     status = s["run"].status.value
     if d.get("lower_bound") is not None:
-        bounds = f"one-sided bounds [{d['lower_bound']:.4f}, {d['upper_bound']:.4f}], mean {d['mean']:.4f}, n={d['n']}"
+        alpha = d.get("alpha_per_checkpoint")
+        level = f"one-sided {100 * (1 - alpha):.1f}%" if alpha else "one-sided"
+        bounds = f"{level} bounds [{d['lower_bound']:.4f}, {d['upper_bound']:.4f}], mean {d['mean']:.4f}, n={d['n']}"
+        if d.get("seed_lower_bound") is not None:
+            bounds += f" (over seeds, Student t: [{d['seed_lower_bound']:.4f}, {d['seed_upper_bound']:.4f}]"
+            if d.get("test_lower_bound") is not None:
+                method = "exact binomial" if d.get("test_bound_method") == "clopper_pearson" else "bootstrap"
+                bounds += f"; test set, {method}: [{d['test_lower_bound']:.4f}, {d['test_upper_bound']:.4f}]"
+            bounds += ")"
     else:
         bounds = "no interval"
     fresh = " on fresh seeds" if d.get("on_fresh_seeds") else ""
-    return f"**{status}**{fresh}: {bounds}. {d.get('reason', '')}"
+    why = f" {d['statistics']}." if d.get("statistics") else ""
+    return f"**{status}**{fresh}: {bounds}. {d.get('reason', '')}.{why}"
 
 
 def _markdown(s: dict, curves_png) -> str:
@@ -99,7 +109,8 @@ def _markdown(s: dict, curves_png) -> str:
                   "", "```python", (best.source or "").rstrip(), "```", ""]
         if curves_png:
             lines += [f"![learning curves]({Path(curves_png).name})", ""]
-    lines += ["## Leaderboard", "", f"| # | action | family | seeds | status | {s['metric']} (95% CI) | wall s |",
+    lines += ["## Leaderboard", "", "Values: mean [two-sided 95% Student-t interval over seeds] (n seeds).", "",
+              f"| # | action | family | seeds | status | {s['metric']} | wall s |",
               "|---:|---|---|---|---|---|---:|"]
     for r in s["leaderboard"]:
         lines.append(f"| {r['number']} | {r['action']} | {r['family']} | {r['seeds']} | {r['status']} | "
@@ -141,7 +152,7 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25em .5em
 <h2>Decision</h2><p id="decision">{decision}</p>{planned}
 <h2>Best model</h2>{img}{source}
 <h2>Leaderboard</h2><table><tr><th>#</th><th>action</th><th>family</th><th>seeds</th><th>status</th>
-<th>{e(s['metric'])} (95% CI)</th><th>wall s</th><th>message</th></tr>{rows}</table>
+<th>{e(s['metric'])} (two-sided 95% t over seeds)</th><th>wall s</th><th>message</th></tr>{rows}</table>
 <h2>Failures by status</h2><ul>{failures}</ul>
 <h2>Reproducibility manifest</h2><pre>{e(json.dumps(s['manifest'], indent=2, sort_keys=True))}</pre>
 </body></html>

@@ -55,14 +55,21 @@ def load_report(files: dict[str, bytes]) -> tuple[RunnerReport | None, str | Non
 
 
 def _depth(raw: bytes) -> int:
-    """Bracket nesting depth, counted without parsing (strings are skipped)."""
+    """Bracket nesting depth, counted in one pass without parsing (strings are skipped).
+
+    Inside a string a backslash escapes exactly the next byte, so ``\\"`` stays in the string
+    and ``\\\\"`` ends it. Multi-byte UTF-8 never contains these ASCII bytes.
+    """
     depth = best = 0
     in_str = escaped = False
     for byte in raw:
         ch = chr(byte)
         if in_str:
-            escaped = (ch == "\\") and not escaped
-            if ch == '"' and not escaped:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
                 in_str = False
             continue
         if ch == '"':

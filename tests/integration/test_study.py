@@ -194,3 +194,16 @@ def test_unreadable_goal_or_single_seed_is_one_line(tmp_path, bad, line):
     assert result.code == 2, result.stderr
     assert [ln for ln in result.stderr.splitlines() if ln.strip()] == [line]
     assert result.stdout == ""
+
+
+def test_wine_at_97_percent_is_never_achieved_and_the_report_says_why(sandbox_image, tmp_path):
+    # 45 test rows cannot carry "accuracy >= 0.97" (45/45 supports 0.913 at one-sided 98.3%):
+    # the run stops before spending its budget, exits 3, and both summary and report say why.
+    home = tmp_path / "home"
+    r = run_cli("run", "--goal", "Design a model for wine with at least 97% accuracy", "--json", home=home)
+    assert r.code == 3, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["status"] == "inconclusive" and doc["trials"] == 0
+    assert "45 test rows can never support accuracy >= 0.97" in doc["reason"]
+    report = Path(doc["report"]["markdown"]).read_text()
+    assert "**inconclusive**" in report and "45 test rows can never support accuracy >= 0.97" in report

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from agent.trial._outputs import InvalidOutput, load_predictions, load_report
+from agent.trial._outputs import InvalidOutput, _depth, load_predictions, load_report
 
 
 def npy(arr) -> bytes:
@@ -71,3 +71,35 @@ def test_bad_reports_never_raise(raw, needle):
     files = {} if raw is None else {"report.json": raw}
     rep, problem = load_report(files)
     assert rep is None and needle in problem
+
+
+def nested(levels: int) -> list:
+    doc: list = []
+    for _ in range(levels - 1):
+        doc = [doc]
+    return doc
+
+
+DEEP = 61  # well past MAX_JSON_DEPTH
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ('"\\"[[[[[[[[[[', 0),  # brackets after an escaped quote are still inside the string
+        ('\\"' + "[" * 40, 0),  # a plain string is depth 0, whatever it contains
+        ({"a": '\\"[[[[', "b": nested(5)}, 6),  # the object plus five lists, not the string's brackets
+        (["\\", nested(3)], 4),  # an escaped backslash, then the quote that really ends the string
+        (['\\"', "]]]]", nested(3)], 4),  # closers inside strings don't lower the depth either
+        ({"a": '\\"', "b": nested(DEEP - 1)}, DEEP),  # deep nesting behind an escaped quote
+    ],
+)
+def test_depth_skips_strings_with_escapes(doc, expected):
+    raw = json.dumps(doc).encode()
+    assert _depth(raw) == expected
+
+
+def test_deep_report_behind_an_escaped_quote_is_refused():
+    raw = json.dumps({"torch_version": '\\"', "seeds": nested(DEEP - 1)}).encode()
+    rep, problem = load_report({"report.json": raw})
+    assert rep is None and "nested too deeply" in problem
