@@ -2,7 +2,7 @@
 # Build the sandbox's base image without any container registry:
 # a Debian bookworm rootfs from debootstrap, imported with `docker import`.
 #
-# Usage: scripts/build_base.sh IMAGE_TAG
+# Usage: sandbox_image/build_base.sh IMAGE_TAG (or `research-agent image base`)
 # The mirror is read from this machine's apt sources (never hard-coded here);
 # without one, debootstrap falls back to its own built-in default.
 set -euo pipefail

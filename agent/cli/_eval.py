@@ -1,4 +1,7 @@
-"""``eval``, ``compare`` and the ``quick-evaluator`` entry point (option parsing only)."""
+"""``eval``, ``compare`` and ``quick-evaluator``: their options, the config they build, what they print.
+
+The trial itself runs in ``agent.api.evaluate_with_sandbox``.
+"""
 
 from __future__ import annotations
 
@@ -133,7 +136,8 @@ def eval_options(fn):
         click.option("--runtime", default=None, type=click.Choice(["runc", "runsc"]),
                      help="Container runtime; runsc (gVisor) for the most hostile code."),
         click.option("--parallel-seeds/--sequential-seeds", default=None,
-                     help="Train seeds in parallel processes in the container (default: when cores allow)."),
+                     help="Train seeds in parallel processes in the container (default: sequential, "
+                          "measured faster on 2 cores; see bench/seeds.py)."),
         click.option("--out", "out", default=None, type=click.Path(file_okay=False, path_type=Path),
                      help="Write report.json and plots (PNG) to this directory."),
         click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document on stdout."),

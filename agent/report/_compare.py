@@ -6,42 +6,45 @@ import json
 import textwrap
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.text import Text
 
 from ..errors import UsageError
+from ..results import EvalReport
 from ..scoring import compare_paired, holm, is_higher_better
 
 
-def load_report(path: Path) -> dict:
+def load_report(path: Path) -> EvalReport:
+    """A ``report.json`` / ``eval --json`` document, validated against the report's schema."""
     try:
         doc = json.loads(Path(path).read_text())
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: not a readable JSON report ({str(exc).splitlines()[0][:100]})") from exc
     if not isinstance(doc, dict) or doc.get("schema_version") != 1 or "seeds" not in doc:
         raise UsageError(f"{path}: not an eval report (write one with `research-agent eval --json`)")
-    return doc
-
-
-def per_seed(doc: dict, metric: str) -> dict[int, float]:
-    return {s["seed"]: s["metrics"][metric] for s in doc["seeds"]
-            if s.get("status") == "ok" and s.get("metrics", {}).get(metric) is not None}
+    try:
+        return EvalReport.model_validate(doc)
+    except ValidationError as exc:
+        where = ".".join(map(str, exc.errors()[0]["loc"]))
+        raise UsageError(f"{path}: not a valid eval report ({where}: {exc.errors()[0]['msg']}); "
+                         "write it again with `research-agent eval --json`") from None
 
 
 def compare(paths: list[Path], metric: str = "accuracy", alpha: float = 0.05) -> dict:
     """The first report against each other one; Holm-adjusted when there are several."""
     docs = [load_report(p) for p in paths]
-    base = per_seed(docs[0], metric)
+    base = docs[0].seed_values(metric)
     if not base:
         raise UsageError(f"{paths[0]}: no seed has a value for {metric!r}")
     rows = []
     for path, doc in zip(paths[1:], docs[1:], strict=True):
-        other = per_seed(doc, metric)
+        other = doc.seed_values(metric)
         common = sorted(set(base) & set(other))
         if len(common) < 2:
             raise UsageError(f"{paths[0]} and {path} share {len(common)} seed(s) with {metric!r}; "
                              "a paired comparison needs the same seeds, at least two")
-        if docs[0]["dataset"].get("fingerprint") != doc["dataset"].get("fingerprint"):
+        if docs[0].dataset.get("fingerprint") != doc.dataset.get("fingerprint"):
             raise UsageError(f"{paths[0]} and {path} were scored on different data (dataset fingerprints differ)")
         result = compare_paired([base[s] for s in common], [other[s] for s in common],
                                 higher_is_better=is_higher_better(metric))
@@ -51,8 +54,6 @@ def compare(paths: list[Path], metric: str = "accuracy", alpha: float = 0.05) ->
         for row, p_adj, reject in zip(rows, adjusted.adjusted, adjusted.reject, strict=True):
             row |= {"p_holm": p_adj, "significant_holm": bool(reject)}
     return {"metric": metric, "alpha": alpha, "comparisons": rows}
-
-
 
 
 def print_comparison(result: dict, console: Console) -> None:

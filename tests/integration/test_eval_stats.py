@@ -149,6 +149,6 @@ def test_python_api(sandbox_image, agent_home, tmp_path):
     model.write_text(MLP)
     config = agent.EvalConfig(seeds=2, epochs=2, lr=0.01)
     report = agent.evaluate(model, config, home=agent_home)
-    assert isinstance(report, agent.Report) and report.ok
-    assert report.metric("accuracy")["n"] == 2
+    assert isinstance(report, agent.EvalReport) and report.ok
+    assert report.metric("accuracy").n == 2 and len(report.seed_values("accuracy")) == 2
     assert json.loads(report.to_json())["status"] == "ok"

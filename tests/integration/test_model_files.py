@@ -158,6 +158,6 @@ def test_the_python_api_takes_a_class_object(sandbox_image, agent_home):
     from tests.integration.models.resnet import ResNet8
 
     report = agent.evaluate(ResNet8, agent.EvalConfig(seeds=1, epochs=1), home=agent_home)
-    assert report.ok, report["message"]
-    assert report["model"]["entry"]["name"] == "ResNet8"
-    assert report["model"]["path"].endswith("resnet.py")
+    assert report.ok, report.message
+    assert report.model.entry["name"] == "ResNet8"
+    assert report.model.path.endswith("resnet.py")
