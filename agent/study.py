@@ -9,8 +9,6 @@ double-counting a finished trial; a trial that was running is re-run.
 
 from __future__ import annotations
 
-import math
-import statistics
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -34,6 +32,7 @@ from .planner import (
     TrialSummary,
     make_planner,
     planning,
+    summary_of,
 )
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
@@ -238,19 +237,7 @@ class Study:
                            history=list(self._history), budget_left_s=max(0.0, self._left_s(t0)), ledger=ledger)
 
     def _summary(self, t: TrialRecord) -> TrialSummary:
-        metric = self.config.goal.metric
-        ok = [s for s in t.seeds if s.status == "ok" and s.metrics.get(metric) is not None]
-        values = {s.seed: s.metrics[metric] for s in ok}
-        bounds = {s.seed: (b["lower"], b["upper"]) for s in ok
-                  if isinstance(b := s.extra.get("test_bound"), dict) and b.get("metric") == metric
-                  and b.get("lower") is not None and b.get("upper") is not None}
-        detail = (t.details.get("sandbox") or {}).get("stderr_tail") or "" if t.status != TrialStatus.OK else ""
-        epochs = [float(x) for s in t.seeds for x in (s.curves.get("epoch_s") or [])
-                  if isinstance(x, int | float) and math.isfinite(x)]
-        return TrialSummary(number=t.number, proposal=Proposal.model_validate(t.rung),
-                            status=(t.status or TrialStatus.INFRA_ERROR).value, values=values, message=t.message,
-                            detail=str(detail)[-4000:], wall_s=t.container_s, test_bounds=bounds,
-                            epoch_s=statistics.median(epochs) if epochs else None)
+        return summary_of(t, self.config.goal.metric)
 
     def _stop_reason(self, trials: list[TrialRecord], t0: float):
         ledger = self._ledger_of(trials)

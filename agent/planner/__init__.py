@@ -6,6 +6,7 @@
 """
 
 from ._base import BasePlanner, Goal, PlanContext, PlannedBy, Proposal, Recorder, TrialSummary
+from ._history import summary_of
 from ._ledger import Candidate, Ledger
 from ._llm import SMOKE_ROWS, LLMPlanner, smoke_subset
 from ._llm_answer import MAX_ANSWER_CHARS, AnswerError, LLMAnswer, answer_schema, extract_json, parse_answer
@@ -72,6 +73,7 @@ __all__ = [
     "parse_answer",
     "planning",
     "planning_line",
+    "summary_of",
     "probe",
     "proposal_messages",
     "repair_messages",

@@ -8,8 +8,9 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ..planner import planning, planning_line
-from ..scoring import plot_learning_curves
+from ..planner import Ledger, planning, planning_line, summary_of
+from ..scoring import plan_for, plot_learning_curves
+from ..specs import Goal
 
 __all__ = ["write_run_report"]
 
@@ -64,10 +65,34 @@ def _sections(run, trials, best) -> dict:
             "wall_s": t.wall_s,
         })
     failures = Counter(t.status.value for t in trials if t.status is not None and t.status.value != "ok")
+    candidates = _candidates(config, goal, trials)
     plan = planning([t.rung or {} for t in trials], config.get("planner", ""))
     return {"run": run, "goal": goal, "metric": metric, "decision": decision, "best": best,
-            "leaderboard": leaderboard, "failures": failures, "manifest": run.manifest,
+            "leaderboard": leaderboard, "candidates": candidates, "failures": failures, "manifest": run.manifest,
             "planning": plan, "planning_line": planning_line(plan)}
+
+
+TOP_CANDIDATES = 10  # the report's candidate table; the leaderboard below lists every trial
+
+
+def _candidates(config: dict, goal: dict, trials) -> list[dict]:
+    """The run's ledger (the one the loop decided with), best full-fidelity mean first."""
+    finished = [t for t in trials if t.state == "finished" and t.rung]
+    if not finished or not goal.get("dataset"):
+        return []
+    n_test = next((d["n_test"] for t in finished if isinstance(d := t.details.get("dataset"), dict)
+                   and isinstance(d.get("n_test"), int) and (t.rung or {}).get("action") != "explore"), None)
+    g = Goal.model_validate(goal)
+    ledger = Ledger.build(g, plan_for(config.get("seeds", "auto")), [summary_of(t, g.metric) for t in finished],
+                          n_test=n_test)
+    rows = []
+    for c in ledger.ranked()[:TOP_CANDIDATES]:
+        d = c.decision
+        bounds = "-" if d.lower_bound is None else f"[{d.lower_bound:.4f}, {d.upper_bound:.4f}]"
+        rows.append({"id": c.id, "family": c.family, "n": len(c.full), "mean": c.mean, "bounds": bounds,
+                     "decision": d.decision.value, "trials": ",".join(map(str, c.full_trials)),
+                     "confirmed": "-" if c.confirm_decision is None else c.confirm_decision.decision.value})
+    return rows
 
 
 def _decision_line(s: dict) -> str:
@@ -109,6 +134,15 @@ def _markdown(s: dict, curves_png) -> str:
                   "", "```python", (best.source or "").rstrip(), "```", ""]
         if curves_png:
             lines += [f"![learning curves]({Path(curves_png).name})", ""]
+    if s["candidates"]:
+        lines += ["## Candidates at full fidelity", "",
+                  "Bounds: the one-sided bounds the goal decision uses (the lower of the seeds' Student-t bound "
+                  "and the test set's own bound).", "",
+                  "| candidate | family | seeds | mean | one-sided bounds | decision | fresh seeds | trials |",
+                  "|---|---|---:|---:|---|---|---|---|"]
+        lines += [f"| {c['id']} | {c['family']} | {c['n']} | {c['mean']:.4f} | {c['bounds']} | {c['decision']} | "
+                  f"{c['confirmed']} | {c['trials']} |" for c in s["candidates"]]
+        lines.append("")
     lines += ["## Leaderboard", "", "Values: mean [two-sided 95% Student-t interval over seeds] (n seeds).", "",
               f"| # | action | family | seeds | status | {s['metric']} | wall s |",
               "|---:|---|---|---|---|---|---:|"]
@@ -151,9 +185,22 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25em .5em
 <b>Target:</b> {e(s['metric'])} {e(str(s['goal'].get('target')))}</p>
 <h2>Decision</h2><p id="decision">{decision}</p>{planned}
 <h2>Best model</h2>{img}{source}
+{_candidates_html(s["candidates"])}
 <h2>Leaderboard</h2><table><tr><th>#</th><th>action</th><th>family</th><th>seeds</th><th>status</th>
 <th>{e(s['metric'])} (two-sided 95% t over seeds)</th><th>wall s</th><th>message</th></tr>{rows}</table>
 <h2>Failures by status</h2><ul>{failures}</ul>
 <h2>Reproducibility manifest</h2><pre>{e(json.dumps(s['manifest'], indent=2, sort_keys=True))}</pre>
 </body></html>
 """
+
+
+def _candidates_html(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    e = html.escape
+    body = "".join(f"<tr><td>{e(c['id'])}</td><td>{e(c['family'])}</td><td>{c['n']}</td><td>{c['mean']:.4f}</td>"
+                   f"<td>{e(c['bounds'])}</td><td>{e(c['decision'])}</td><td>{e(c['confirmed'])}</td>"
+                   f"<td>{e(c['trials'])}</td></tr>" for c in rows)
+    return ("<h2>Candidates at full fidelity</h2><p>Bounds: the one-sided bounds the goal decision uses.</p>"
+            "<table><tr><th>candidate</th><th>family</th><th>seeds</th><th>mean</th><th>one-sided bounds</th>"
+            f"<th>decision</th><th>fresh seeds</th><th>trials</th></tr>{body}</table>")
