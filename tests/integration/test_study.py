@@ -174,12 +174,12 @@ def test_readers_never_see_a_broken_state(sandbox_image, tmp_path):
                                 seen_finished += 1
             else:
                 assert "error" not in result.stderr.lower() or "no such" in result.stderr.lower(), result.stderr
-        proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             kill(proc)
     assert seen_finished > 0
-    assert proc.returncode in (0, 3)
+    assert proc.returncode in (0, 3), stderr
 
 
 @pytest.mark.parametrize(("bad", "line"), [
