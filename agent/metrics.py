@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["GOAL_METRICS", "check_goal", "check_known", "metric_range"]
+__all__ = ["GOAL_METRICS", "LOWER_IS_BETTER", "check_goal", "check_known", "is_higher_better", "metric_range"]
 
 # The scalar per-seed metrics, in the order classification_metrics returns them
 # (top3_accuracy only exists with more than 3 classes).
@@ -18,6 +18,14 @@ GOAL_METRICS = (
     "f1_macro", "f1_weighted", "precision_micro", "recall_micro", "f1_micro",
     "mcc", "cohen_kappa", "roc_auc", "pr_auc", "log_loss", "brier", "ece",
 )
+
+LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece"})  # losses and calibration errors
+
+
+def is_higher_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better (false for log loss, Brier and ECE)."""
+    return metric not in LOWER_IS_BETTER
+
 
 _SIGNED = frozenset({"mcc", "cohen_kappa"})  # correlation-like: -1 is perfect disagreement
 # The multiclass Brier score sums (p - onehot)^2 over classes, so it reaches 2; the binary one

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .metrics import check_goal
+from .metrics import check_goal, is_higher_better
 
 __all__ = [
     "CNNSpec",
@@ -41,9 +41,20 @@ class Goal(BaseModel):
     higher_is_better: bool = True
     family: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _direction(cls, data):
+        # the metric decides which way is better; a stored goal that says otherwise is refused below
+        if isinstance(data, dict) and "higher_is_better" not in data:
+            data = data | {"higher_is_better": is_higher_better(data.get("metric", "accuracy"))}
+        return data
+
     @model_validator(mode="after")
     def _reachable(self) -> Goal:
         check_goal(self.metric, self.target)  # an unknown metric, or a target outside its range
+        if self.higher_is_better != is_higher_better(self.metric):
+            raise ValueError(f"higher_is_better={self.higher_is_better} contradicts {self.metric}, "
+                             f"where {'larger' if is_higher_better(self.metric) else 'smaller'} is better")
         return self
 
     @property

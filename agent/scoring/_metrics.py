@@ -12,10 +12,10 @@ from collections.abc import Callable
 import numpy as np
 from sklearn import metrics as skm
 
+from ..metrics import LOWER_IS_BETTER, is_higher_better  # noqa: F401  (re-exported by scoring)
 from ._calibration import brier_score, expected_calibration_error, log_loss
 
 TOP_K = 3  # top-k accuracy is reported only when there are more than TOP_K classes
-LOWER_IS_BETTER = frozenset({"log_loss", "brier", "ece"})
 
 Scalars = dict[str, float | None]
 Undefined = dict[str, str]
@@ -198,8 +198,3 @@ def _probabilistic_block(x: _Inputs) -> dict[str, _Value]:
 _BLOCKS: tuple[Callable[[_Inputs], dict[str, _Value]], ...] = (
     _accuracy_block, _prf_block, _agreement_block, _ranking_block, _probabilistic_block,
 )
-
-
-def is_higher_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` is better (false for log loss, Brier and ECE)."""
-    return metric not in LOWER_IS_BETTER
