@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .assembler import AssemblyError, source_for
 from .config import EvalConfig, TrainingConfig
@@ -61,7 +61,14 @@ class StudyConfig(BaseModel):
     planner_seed: int = 0
     llm: LLMSettings | None = None  # endpoint, model, limits; the key's variable NAME, never the key
     replay_of: str | None = None  # `run --replay RUN`: the LLM answers come from RUN's records
-    seeds: Annotated[int, Field(ge=2, le=100)] | Literal["auto"] = "auto"  # one seed never claims
+    seeds: Annotated[int, Field(le=100)] | Literal["auto"] = "auto"
+
+    @field_validator("seeds")
+    @classmethod
+    def _claimable(cls, seeds: int | str) -> int | str:
+        if seeds != "auto" and seeds < 2:
+            raise ValueError("one seed never claims a goal (it has no spread to bound); use 2 or more, or auto")
+        return seeds
     limits: SandboxLimits = Field(default_factory=SandboxLimits)
 
 

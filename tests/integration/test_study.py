@@ -185,7 +185,8 @@ def test_readers_never_see_a_broken_state(sandbox_image, tmp_path):
 @pytest.mark.parametrize(("bad", "line"), [
     (["--goal", "make something great"],
      "error: the goal names no dataset I know; add --dataset NAME (see `research-agent datasets`)"),
-    (["--seeds", "1"], "error: --seeds: Input should be greater than or equal to 2"),
+    (["--seeds", "1"], "error: --seeds: one seed never claims a goal (it has no spread to bound); use 2 or more, "
+                       "or auto"),
 ], ids=["unreadable-goal", "single-seed"])
 def test_unreadable_goal_or_single_seed_is_one_line(tmp_path, bad, line):
     # A usage error (exit 2) is found before the engine is contacted: with the dead DOCKER_HOST, a
