@@ -107,6 +107,7 @@ class Study:
         self._ledger = Ledger.build(config.goal, self.checkpoints, n_test=self.data.n_test)
         self._history: list[TrialSummary] = []  # finished trials, as planners see them, in ledger order
         self._seen: dict[str, int] = {}  # finished trial id -> its number (finished trials never change)
+        self._read: list[TrialRecord] = []  # trials 1..k, all finished: read once from the registry
 
     def _default_planner(self) -> BasePlanner:
         """The configured planner; a replay answers LLM requests from the recorded run's calls."""
@@ -142,14 +143,14 @@ class Study:
         self.planner.bind(lambda exchange: self._record_llm(run_id, exchange), past)
         try:
             while True:
-                trials = self.registry.list_trials(run_id)
+                trials = self._trials(run_id)
                 stop = self._stop_reason(trials, t0)
                 if stop:
                     return self._finish(run_id, trials, *stop, t0)
                 try:
                     self._step(run_id, trials, t0)
                 except _Exhausted:
-                    trials = self.registry.list_trials(run_id)
+                    trials = self._trials(run_id)
                     return self._finish(run_id, trials, *self._final(trials, "the planner has nothing left to try"),
                                         t0)
         except KeyboardInterrupt:
@@ -222,6 +223,16 @@ class Study:
     def _left_s(self, t0: float) -> float:
         """Seconds left of ``--budget-minutes`` for a loop whose clock started at ``t0`` (negative once spent)."""
         return self.config.budget_minutes * 60 - (time.monotonic() - t0)
+
+    def _trials(self, run_id: str) -> list[TrialRecord]:
+        """The run's trials: the finished prefix read before, and only the rest from the registry."""
+        known = len(self._read)
+        fresh = self.registry.list_trials(run_id, after=known)
+        for t in fresh:
+            if t.state != "finished" or t.number != len(self._read) + 1:
+                break
+            self._read.append(t)  # finished is final (the registry's triggers): never read again
+        return self._read + fresh[len(self._read) - known:]
 
     # -- what the statistics say ---------------------------------------------------------------
     def _ledger_of(self, trials: list[TrialRecord]) -> Ledger:

@@ -99,8 +99,9 @@ class BaseRegistry(abc.ABC):
     def get_trial(self, trial_id: str) -> TrialRecord: ...
 
     @abc.abstractmethod
-    def list_trials(self, run_id: str, state: TrialState | str | None = None) -> list[TrialRecord]:
-        """The run's trials by number, optionally only those in ``state``."""
+    def list_trials(self, run_id: str, state: TrialState | str | None = None, after: int = 0) -> list[TrialRecord]:
+        """The run's trials by number, optionally only those in ``state`` or numbered above ``after``
+        (a loop that keeps the finished trials it has read asks only for the rest)."""
 
     def pending_trials(self, run_id: str) -> list[TrialRecord]:
         return self.list_trials(run_id, TrialState.PENDING)

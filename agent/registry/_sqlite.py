@@ -237,11 +237,11 @@ class SQLiteRegistry(BaseRegistry):
         with self._tx("get_trial") as conn:
             return self._trial(conn, trial_id)
 
-    def list_trials(self, run_id: str, state: TrialState | str | None = None) -> list[TrialRecord]:
+    def list_trials(self, run_id: str, state: TrialState | str | None = None, after: int = 0) -> list[TrialRecord]:
         state = None if state is None else _enum(TrialState, state, "trial state")
         with self._tx("list_trials") as conn:
             self._require_run(conn, run_id)
-            return self._trials(conn, run_id, state)
+            return self._trials(conn, run_id, state, after)
 
     def best_trial(self, run_id: str, metric: str, higher_is_better: bool = True) -> TrialRecord | None:
         if not _METRIC_NAME.fullmatch(metric):
@@ -270,13 +270,16 @@ class SQLiteRegistry(BaseRegistry):
         seeds = conn.execute("SELECT * FROM seed_results WHERE trial_id = ? ORDER BY seed", (trial_id,)).fetchall()
         return _rows.trial_record(row, [_rows.seed_record(s) for s in seeds])
 
-    def _trials(self, conn: sqlite3.Connection, run_id: str, state: TrialState | None = None) -> list[TrialRecord]:
+    def _trials(self, conn: sqlite3.Connection, run_id: str, state: TrialState | None = None,
+                after: int = 0) -> list[TrialRecord]:
         wanted = None if state is None else state.value
-        rows = conn.execute("SELECT * FROM trials WHERE run_id = ? AND (? IS NULL OR state = ?) ORDER BY number",
-                            (run_id, wanted, wanted)).fetchall()
+        args = (run_id, after, wanted, wanted)
+        rows = conn.execute("SELECT * FROM trials WHERE run_id = ? AND number > ? AND (? IS NULL OR state = ?)"
+                            " ORDER BY number", args).fetchall()
         seeds: dict[str, list] = {}
         for s in conn.execute("SELECT s.* FROM seed_results s JOIN trials t ON t.id = s.trial_id"
-                              " WHERE t.run_id = ? ORDER BY s.trial_id, s.seed", (run_id,)):
+                              " WHERE t.run_id = ? AND t.number > ? AND (? IS NULL OR t.state = ?)"
+                              " ORDER BY s.trial_id, s.seed", args):
             seeds.setdefault(s["trial_id"], []).append(_rows.seed_record(s))
         return [_rows.trial_record(row, seeds.get(row["id"], ())) for row in rows]
 

@@ -154,3 +154,13 @@ def test_threads_sharing_one_registry_get_distinct_numbers(reg, run):
 
 def _with_seeds(report, seeds):
     return report.model_validate(report.to_dict() | {"seeds": seeds})
+
+
+def test_list_trials_after_a_number_reads_only_the_rest_with_their_seeds(reg, run):
+    done = [run_trial(reg, run.id, accuracy=0.9 + i / 100) for i in range(3)]
+    running = reg.start_trial(run.id, SPEC)
+    later = reg.list_trials(run.id, after=2)
+    assert [t.number for t in later] == [3, 4] and later[0] == done[2] and later[1].id == running.id
+    assert [len(t.seeds) for t in later] == [3, 0]
+    assert reg.list_trials(run.id, "finished", after=1) == done[1:]
+    assert reg.list_trials(run.id, after=4) == []
