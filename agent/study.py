@@ -151,8 +151,8 @@ class Study:
                     self._step(run_id, trials, t0)
                 except _Exhausted:
                     trials = self._trials(run_id)
-                    return self._finish(run_id, trials, *self._final(trials, "the planner has nothing left to try"),
-                                        t0)
+                    final = self._final(self._ledger_of(trials), "the planner has nothing left to try")
+                    return self._finish(run_id, trials, *final, t0)
         except KeyboardInterrupt:
             self.registry.set_run_status(run_id, RunStatus.INTERRUPTED)
             raise

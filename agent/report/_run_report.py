@@ -8,6 +8,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from ..planner import Ledger, planning, planning_line, summary_of
 from ..scoring import plan_for, plot_learning_curves
 from ..specs import Goal
@@ -82,7 +84,10 @@ def _candidates(config: dict, goal: dict, trials) -> list[dict]:
         return []
     n_test = next((d["n_test"] for t in finished if isinstance(d := t.details.get("dataset"), dict)
                    and isinstance(d.get("n_test"), int) and (t.rung or {}).get("action") != "explore"), None)
-    g = Goal.model_validate(goal)
+    try:
+        g = Goal.model_validate(goal)
+    except ValidationError:  # a run recorded before goals were checked: its trials are still listed below
+        return []
     ledger = Ledger.build(g, plan_for(config.get("seeds", "auto")), [summary_of(t, g.metric) for t in finished],
                           n_test=n_test)
     rows = []

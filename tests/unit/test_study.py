@@ -56,3 +56,22 @@ def test_a_target_the_test_set_cannot_carry_stops_before_any_trial_and_says_why(
 
         paths = write_run_report(registry.snapshot(result.run_id), registry.run_dir(result.run_id))
         assert "45 test rows can never support accuracy >= 0.97" in paths["markdown"].read_text()
+
+
+class NothingToTry:
+    name = "nothing"
+
+    def bind(self, record, past_calls=()):
+        pass
+
+    def propose(self, context):
+        return None
+
+
+def test_a_planner_with_nothing_left_ends_the_run_with_that_reason(tmp_path):
+    config = StudyConfig(goal=Goal(text="digits", dataset="digits", target=0.9), budget_minutes=5)
+    with SQLiteRegistry(tmp_path / "home" / "registry.sqlite") as registry:
+        result = Study(config, registry, NoSandbox, tmp_path / "cache", planner=NothingToTry()).start()
+        assert result.status == RunStatus.INCONCLUSIVE and result.trials == 0
+        assert result.reason == "the planner has nothing left to try; no candidate reached full fidelity"
+        assert registry.get_run(result.run_id).status == RunStatus.INCONCLUSIVE
