@@ -16,6 +16,7 @@ and the reports can read a report without loading the trial machinery.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +25,7 @@ from .config import EvalConfig
 from .records import SandboxLimits, TrialStatus
 
 __all__ = ["SCHEMA_VERSION", "EvalReport", "GoalReport", "MetricSummary", "ModelInfo", "SandboxRun",
-           "SandboxSummary", "SeedResult", "TestBoundRecord", "json_schema"]
+           "SandboxSummary", "SeedResult", "TestBoundRecord", "finite", "json_schema"]
 
 SCHEMA_VERSION = 1  # bumped only when a key changes meaning; new keys keep it
 
@@ -180,19 +181,20 @@ class EvalReport(_Frozen):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document as plain data: NaN and infinities become ``null``."""
-        return _finite(self.model_dump(mode="json", exclude_unset=True))
+        return finite(self.model_dump(mode="json", exclude_unset=True))
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
+    """Plain data that strict JSON can hold: non-finite floats become ``None`` (NaN is not JSON)."""
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
     return value
 
 

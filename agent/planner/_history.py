@@ -16,9 +16,9 @@ def summary_of(trial, metric: str) -> TrialSummary:
     the registry). Values are the ok seeds' ``metric``; test-set bounds come with the seeds that
     recorded them for that metric."""
     ok = [s for s in trial.seeds if s.status == "ok" and s.metrics.get(metric) is not None]
-    bounds = {s.seed: (b["lower"], b["upper"]) for s in ok
-              if isinstance(b := s.extra.get("test_bound"), dict) and b.get("metric") == metric
-              and b.get("lower") is not None and b.get("upper") is not None}
+    # a bound the bootstrap could not compute is stored as null: nan here, so it can support no claim
+    bounds = {s.seed: (_number(b.get("lower")), _number(b.get("upper"))) for s in ok
+              if isinstance(b := s.extra.get("test_bound"), dict) and b.get("metric") == metric}
     failed = trial.status != TrialStatus.OK
     detail = ((trial.details.get("sandbox") or {}).get("stderr_tail") or "") if failed else ""
     epochs = [float(x) for s in trial.seeds for x in (s.curves.get("epoch_s") or [])
@@ -28,3 +28,7 @@ def summary_of(trial, metric: str) -> TrialSummary:
                         values={s.seed: s.metrics[metric] for s in ok}, message=trial.message,
                         detail=str(detail)[-DETAIL_CHARS:], wall_s=trial.container_s, test_bounds=bounds,
                         epoch_s=statistics.median(epochs) if epochs else None)
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, int | float) else math.nan

@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 
+from ..results import finite as clean
 
-def clean(obj):
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [clean(v) for v in obj]
-    return obj
+__all__ = ["clean", "dumps"]
 
 
 def dumps(report: dict, indent: int | None = 2) -> str:

@@ -28,6 +28,7 @@ from ..results import (
     SandboxSummary,
     SeedResult,
     TestBoundRecord,
+    finite,
 )
 from ..sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from ..sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
@@ -199,7 +200,7 @@ class _Trial:
             if s.status is TrialStatus.OK and s.seed in self.probs:
                 lower, upper = bootstrap_seed_bounds(self.probs[s.seed], labels, metric, alpha, seed=s.seed)
                 s = s.model_copy(update={"test_bound": TestBoundRecord(
-                    metric=metric, alpha=alpha, lower=_finite(lower), upper=_finite(upper), n_boot=N_BOOT)})
+                    metric=metric, alpha=alpha, lower=finite(lower), upper=finite(upper), n_boot=N_BOOT)})
             out.append(s)
         return out
 
@@ -276,7 +277,3 @@ def seed_workers(n_seeds: int, threads: int, parallel: bool | None) -> int:
     if not parallel or n_seeds < 2 or threads < 2:
         return 1
     return min(n_seeds, threads)
-
-
-def _finite(x: float) -> float | None:
-    return x if x == x else None  # NaN: the bootstrap could not bound it (too few defined resamples)
