@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from ..scoring import Decision, GoalDecision, decide_goal
+from ..scoring import Decision, GoalDecision, decide_goal, test_set_bound
 from ..specs import Goal, TrialSpec
 from ._base import PlanContext, TrialSummary
 
@@ -127,8 +127,6 @@ class Ledger:
     def decide(self, values: Mapping[int, float], checkpoints: tuple[int, ...] | None = None,
                test_bounds: Mapping[int, tuple[float, float]] | None = None) -> GoalDecision:
         """The goal decision on seed values (seed order), with the test set's bound where known."""
-        from ..scoring import test_set_bound
-
         order = sorted(values)
         bounds = [test_bounds[k] for k in order] if test_bounds and all(k in test_bounds for k in order) else None
         bound = None if self.n_test is None else test_set_bound(self.goal.metric, self.n_test, bounds)
