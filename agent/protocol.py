@@ -15,14 +15,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PROTOCOL_VERSION", "JobSpec", "RunnerReport", "SeedReport", "SeedCurves"]
+__all__ = ["PROTOCOL_VERSION", "JobSpec", "RunnerProgress", "RunnerReport", "SeedReport", "SeedCurves", "seed_dir",
+           "seed_file"]
 
-PROTOCOL_VERSION = 2  # 2: the host names the model entry and its constructor arguments
+PROTOCOL_VERSION = 3  # 3: each seed is complete on its own (seed.json, its .done), progress lines
 
 MAX_EPOCHS = 10_000  # bounds every list the runner may send back
 DONE_MARKER = ".done"
 DONE_LINE = "RESEARCH_AGENT_RUNNER_DONE"
 REPORT_FILE = "report.json"
+SEED_REPORT_FILE = "seed.json"  # in seed_<k>/: that seed's SeedReport, written before its done marker
+SEED_DONE_MARKER = ".done"  # in seed_<k>/, written last: a seed without it is never used
+PROGRESS_LINE = "RESEARCH_AGENT_PROGRESS"  # + one JSON RunnerProgress, on the runner's stdout after each epoch
+MAX_PROGRESS_LINE = 512  # a longer progress line is ignored (the model can write to the same pipe)
 EXIT_OK = 0
 EXIT_CRASHED = 1
 EXIT_REJECTED = 65
@@ -185,7 +190,7 @@ class RunnerReport(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    protocol_version: Literal[2] = Field(description="the runner's protocol version")
+    protocol_version: Literal[3] = Field(description="the runner's protocol version")
     torch_version: str = Field(max_length=64, description="`torch.__version__` in the image")
     device: Literal["cpu", "cuda"] = Field(description="the device it trained on")
     started_at: float = Field(description="Unix time the runner started")
@@ -198,3 +203,26 @@ class RunnerReport(BaseModel):
     seeds: list[SeedReport] = Field(max_length=1000, description="one `SeedReport` per seed, in `JobSpec.seeds` order")
     seed_workers: int = Field(default=1, description="seed worker processes used: `min(seed_workers, len(seeds))`")
     threads_per_worker: int | None = Field(default=None, description="torch threads per seed worker")
+
+
+class RunnerProgress(BaseModel):
+    """One progress line (message 6): where training is. Shown to the user and stored, never scored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = Field(ge=0, description="the seed training now")
+    epoch: int = Field(ge=0, le=MAX_EPOCHS, description="epochs this seed has finished")
+    epochs: int = Field(ge=1, le=MAX_EPOCHS, description="epochs it will run (fewer if early stopping ends it)")
+    val_acc: float | None = Field(default=None, ge=0, le=1,
+                                  description="the runner's validation accuracy after that epoch (forgeable)")
+    seeds_done: int = Field(ge=0, le=1000, description="seeds of this job finished so far (their `.done` written)")
+    seeds: int = Field(ge=1, le=1000, description="seeds in this job")
+
+
+def seed_dir(seed: int) -> str:
+    return f"seed_{seed}"
+
+
+def seed_file(seed: int, name: str) -> str:
+    """A seed's file as the host's collected archive names it: ``seed_<k>/<name>``."""
+    return f"{seed_dir(seed)}/{name}"

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ._watch import TrialWatch
 from .assembler import AssemblyError, source_for
 from .config import EvalConfig, TrainingConfig
 from .data import PreparedDataset, prepare
@@ -30,15 +31,17 @@ from .planner import (
     PlanContext,
     Proposal,
     TrialSummary,
+    deadline_s,
     make_planner,
     planning,
     summary_of,
 )
 from .records import SandboxLimits, TrialStatus
 from .registry import BaseRegistry, RunStatus, TrialRecord
+from .results import EvalReport
 from .scoring import ALPHA, Decision, plan_for
 from .specs import Goal
-from .trial import failed_report, run_trial
+from .trial import TrialInterrupted, failed_report, run_trial
 
 __all__ = ["Study", "StudyConfig", "StudyResult"]
 
@@ -62,6 +65,9 @@ class StudyConfig(BaseModel):
     llm: LLMSettings | None = None  # endpoint, model, limits; the key's variable NAME, never the key
     replay_of: str | None = None  # `run --replay RUN`: the LLM answers come from RUN's records
     seeds: Annotated[int, Field(le=100)] | Literal["auto"] = "auto"
+    # `run --timeout`: the most one trial may take. None: each trial's deadline follows its projected
+    # cost on this machine (planner._cost), bounded by the budget left.
+    trial_timeout_s: float | None = Field(default=None, gt=0)
 
     @field_validator("seeds")
     @classmethod
@@ -104,10 +110,13 @@ class Study:
         self.progress = progress or (lambda line: None)
         self.data = prepare(config.goal.dataset, self.cache_root)
         self.shape = self.data.shape
-        self._ledger = Ledger.build(config.goal, self.checkpoints, n_test=self.data.n_test)
+        self._ledger = self._empty_ledger()
         self._history: list[TrialSummary] = []  # finished trials, as planners see them, in ledger order
         self._seen: dict[str, int] = {}  # finished trial id -> its number (finished trials never change)
         self._read: list[TrialRecord] = []  # trials 1..k, all finished: read once from the registry
+
+    def _empty_ledger(self) -> Ledger:
+        return Ledger.build(self.config.goal, self.checkpoints, n_test=self.data.n_test, n_train=self.data.n_train)
 
     def _default_planner(self) -> BasePlanner:
         """The configured planner; a replay answers LLM requests from the recorded run's calls."""
@@ -153,7 +162,7 @@ class Study:
                     trials = self._trials(run_id)
                     final = self._final(self._ledger_of(trials), "the planner has nothing left to try")
                     return self._finish(run_id, trials, *final, t0)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP as the CLI maps them: resume continues it
             self.registry.set_run_status(run_id, RunStatus.INTERRUPTED)
             raise
         except (AgentError, LLMReplayMismatch) as exc:  # the run is over: say why in the record too
@@ -178,20 +187,27 @@ class Study:
             problem = None
         if trial is None:
             trial = self.registry.start_trial(run_id, proposal.spec, source, rung=proposal.model_dump(mode="json"))
-        self.progress(self._describe(trial.number, proposal, trials, t0))
-        report = self._evaluate(f"{run_id}/trial-{trial.number}", trial.number, proposal, source, problem, t0)
+        config = self._eval_config(proposal, t0)
+        self.progress(self._describe(trial.number, proposal, trials, t0, config.limits.timeout_s))
+        try:
+            report = self._evaluate(trial, proposal, source, problem, config)
+        except TrialInterrupted as exc:
+            if any(s.status is TrialStatus.OK for s in exc.report.seeds):  # keep what finished; plan the rest
+                self.registry.finish_trial(trial.id, exc.report)
+            raise  # with nothing finished the trial stays running: resume re-runs it
         self.registry.finish_trial(trial.id, report)
 
-    def _evaluate(self, trial_key: str, number: int, proposal: Proposal, source: str, problem: str | None,
-                  t0: float) -> dict:
+    def _evaluate(self, trial: TrialRecord, proposal: Proposal, source: str, problem: str | None,
+                  config: EvalConfig) -> EvalReport:
         data = self._data_for(proposal)
-        config = self._eval_config(proposal, t0)
-        label = f"trial-{number}.py"
+        label = f"trial-{trial.number}.py"
         if problem is not None:  # the spec cannot be rendered for this data: a failed trial, not a crash
             return failed_report(label, source, config, data, TrialStatus.INVALID_SUBMISSION, problem,
                                  list(proposal.seeds))
+        watch = TrialWatch(self.registry, trial.id, trial.number, config.limits.timeout_s, self.progress)
         return run_trial(source, label, config, self._shared_sandbox, data, batches=[list(proposal.seeds)],
-                         trial_id=trial_key, bound_alpha=ALPHA / len(self.checkpoints))
+                         trial_id=f"{trial.run_id}/trial-{trial.number}", bound_alpha=ALPHA / len(self.checkpoints),
+                         progress=watch)
 
     def _record_llm(self, run_id: str, e: LLMExchange) -> None:
         """The planner's exchanges (and fallbacks) go to the registry, which redacts them first."""
@@ -210,7 +226,7 @@ class Study:
 
     def _eval_config(self, proposal: Proposal, t0: float) -> EvalConfig:
         t = proposal.spec.training
-        timeout = max(60.0, min(self.config.limits.timeout_s, self._left_s(t0) + 60.0))
+        timeout = deadline_s(proposal.projected_s, self.config.trial_timeout_s, self._left_s(t0))
         return EvalConfig(
             dataset=self.config.goal.dataset, metric=self.config.goal.metric, seeds=len(proposal.seeds),
             epochs=t.epochs, batch_size=t.batch_size,
@@ -240,7 +256,7 @@ class Study:
         new = [t for t in trials if t.state == "finished" and t.id not in self._seen]
         if new and self._seen and min(t.number for t in new) < max(self._seen.values()):
             # a trial finished out of order (not the sequential loop's way): start over, in order
-            self._ledger = Ledger.build(self.config.goal, self.checkpoints, n_test=self.data.n_test)
+            self._ledger = self._empty_ledger()
             self._history, self._seen = [], {}
             new = [t for t in trials if t.state == "finished"]
         summaries = [self._summary(t) for t in new]
@@ -252,7 +268,8 @@ class Study:
     def _context(self, trials: list[TrialRecord], t0: float) -> PlanContext:
         ledger = self._ledger_of(trials)
         return PlanContext(goal=self.config.goal, shape=self.shape, n_train=self.data.n_train,
-                           history=list(self._history), budget_left_s=max(0.0, self._left_s(t0)), ledger=ledger)
+                           history=list(self._history), budget_left_s=max(0.0, self._left_s(t0)), ledger=ledger,
+                           trial_cap_s=self.config.trial_timeout_s)
 
     def _summary(self, t: TrialRecord) -> TrialSummary:
         return summary_of(t, self.config.goal.metric)
@@ -300,7 +317,8 @@ class Study:
                            planning=planning([t.rung or {} for t in trials], self.config.planner))
 
     # -- reporting -----------------------------------------------------------------------------
-    def _describe(self, number: int, proposal: Proposal, trials: list[TrialRecord], t0: float) -> str:
+    def _describe(self, number: int, proposal: Proposal, trials: list[TrialRecord], t0: float,
+                  deadline: float) -> str:
         left = self._left_s(t0) / 60
         best = self._ledger_of(trials).best
         best_txt = "none yet"
@@ -309,8 +327,9 @@ class Study:
             best_txt = (f"{best.mean:.4f}, one-sided [{d.lower_bound:.4f}, {d.upper_bound:.4f}] (n={d.n})"
                         if d.lower_bound is not None else f"{best.mean:.4f} (n={d.n})")
         family = proposal.spec.model.family if proposal.spec.model else "free source"
+        cost = f"~{proposal.projected_s:.0f} s, " if proposal.projected_s is not None else ""
         return (f"trial {number}: {proposal.action} {family} seeds {proposal.seeds}{self._planned(proposal)} | "
-                f"best {best_txt} | {left:.1f} min left")
+                f"{cost}deadline {deadline:.0f} s | best {best_txt} | {left:.1f} min left")
 
     def _planned(self, proposal: Proposal) -> str:
         """`` [llm]``, `` [fallback: format_rejected]`` or `` [schedule]`` in an LLM run; nothing otherwise."""

@@ -16,14 +16,18 @@ same candidate is re-run on the fresh seeds 1000-1002 and judged at one checkpoi
 the study confirms; achieved when that holds too, otherwise the search goes on. Either arm stops
 starting trials once its budget is spent (a trial already running finishes, as in the study).
 
-Both arms use the same limits as ``research-agent run`` (2 GiB, cpus = min(2, host CPUs),
-trial timeout 600 s capped by the budget left + 60 s), the same prepared dataset (prepared once
-before either arm starts, outside both clocks) and one ``DockerSandbox``.
+Both arms use the limits of ``research-agent run`` (2 GiB, cpus = min(2, host CPUs)) and the same
+prepared dataset (prepared once before either arm starts, outside both clocks) and one
+``DockerSandbox``. Arm A's trial deadlines follow each trial's projected cost, as the CLI's do
+without ``--timeout``; arm B keeps the fixed 600 s capped by the budget left + 60 s.
+``--busy-cores N`` keeps N cores busy with a spinning process the benchmark starts and stops.
 
-Per arm: time-to-decision (wall seconds from the arm's start to the achieved decision; none
-when the budget ran out first), trials (containers), container-seconds (sum of the host-timed
-sandbox wall of every container), the best candidate's mean and one-sided interval (the
-fresh-seed one when achieved, else its selection seeds), and the load average around it.
+Per arm: time-to-decision (wall seconds from the arm's start to the decision, achieved or not
+achieved; none when the budget ran out first), trials (containers), container-seconds (sum of
+the host-timed sandbox wall of every container), wasted container-seconds (the share of each
+trial whose seeds did not come back), timeouts, the best candidate's mean and one-sided interval
+(the fresh-seed one when achieved, else its selection seeds), the load average around it, and
+for arm A each full-data trial's projected against actual container-seconds.
 
 A benchmark, not a test: it exits 0 unless an arm fails outright. Usage::
 
@@ -40,6 +44,7 @@ import os
 import platform
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -60,7 +65,7 @@ from agent.records import SandboxLimits, TrialStatus  # noqa: E402
 from agent.results import EvalReport  # noqa: E402
 from agent.scoring import CHECKPOINTS, Decision, decide_goal  # noqa: E402
 
-TRIAL_TIMEOUT_S = 600.0  # what `research-agent run` passes (agent/cli/_run.py)
+TRIAL_TIMEOUT_S = 600.0  # arm B: the fixed limit the loop used before its deadlines followed the plan
 MEMORY_BYTES = 2 * 1024**3  # `--memory 2g`, the CLI default
 SELECTION_SEEDS = [0, 1, 2]  # the study's first checkpoint (its promote seeds)
 CONFIRM_SEEDS = [1000, 1001, 1002]  # agent.planner._search.CONFIRM_SEEDS
@@ -131,18 +136,41 @@ def arm_study(goal, args, limits: SandboxLimits, cache: Path, home: Path) -> dic
         actions[a] = actions.get(a, 0) + 1
         action_s[a] = round(action_s.get(a, 0.0) + (t.container_s or 0.0), 1)
     d = result.decision or {}
-    achieved = result.status.value == "achieved"
+    decided = result.status.value in ("achieved", "not_achieved")
     return {
         "arm": "A", "name": "study (TPE + halving + racing + confirmation)",
         "status": result.status.value, "reason": result.reason,
-        "time_to_decision_s": round(wall, 1) if achieved else None, "wall_s": round(wall, 1),
+        "time_to_decision_s": round(wall, 1) if decided else None, "wall_s": round(wall, 1),
         "trials": result.trials, "containers": result.trials,
         "container_s": round(result.container_s, 1),
         "trials_by_action": actions, "container_s_by_action": action_s,
         "best": _interval(d), "best_selection": _interval(d.get("selection")),
         "best_on_fresh_seeds": bool(d.get("on_fresh_seeds")), "best_trial": result.best_trial,
         "best_spec": next((t.spec for t in trials if t.number == result.best_trial), None),
+        **time_accounting(trials),
     }
+
+
+def time_accounting(trials) -> dict:
+    """Wasted container-seconds (the share of a trial whose seeds did not come back: a whole failed
+    trial, the unfinished part of one cut by its deadline), the timeouts, and how the projections the
+    deadlines came from compared with what the full-data trials took."""
+    wasted, timeouts, ratios, cuts = 0.0, 0, [], []
+    for t in trials:
+        rung, spent = t.rung or {}, t.container_s or 0.0
+        planned = len(rung.get("seeds") or []) or 1
+        kept = sum(1 for s in t.seeds if s.status == "ok")
+        if t.status is not None and t.status.value != "ok":
+            wasted += spent * (1 - kept / planned)
+            timeouts += t.status.value == "timeout"
+            cuts.append({"trial": t.number, "status": t.status.value, "seeds_kept": f"{kept}/{planned}",
+                         "container_s": round(spent, 1)})
+        if rung.get("action") in ("promote", "add_seeds", "confirm") and rung.get("projected_s") and t.status \
+                and t.status.value == "ok":
+            ratios.append({"trial": t.number, "action": rung["action"], "projected_s": round(rung["projected_s"], 1),
+                           "actual_s": round(spent, 1), "ratio": round(spent / rung["projected_s"], 3)})
+    return {"wasted_container_s": round(wasted, 1), "timeouts": timeouts, "cut_trials": cuts,
+            "projections": ratios}
 
 
 # ---------------------------------------------------------------------------- arm B: plain TPE
@@ -255,7 +283,8 @@ def print_table(result: dict) -> None:
     g = result["goal"]
     print(f"Loop vs plain TPE, {result['date']}: {g['metric']} >= {g['target']} on {g['dataset']}"
           f"{' (' + g['family'] + ')' if g.get('family') else ''}, budget {result['budget_minutes']:g} min per arm, "
-          f"planner seed {result['planner_seed']}, cpus {result['cpus']:g}, {result['machine']['host_cpus']} host CPUs")
+          f"planner seed {result['planner_seed']}, cpus {result['cpus']:g}, "
+          f"{result['machine']['host_cpus']} host CPUs, {result.get('busy_cores', 0)} kept busy by a spinning process")
     arms = result["arms"]
     print()
     short = {"A": "A: study loop", "B": "B: plain TPE"}
@@ -277,6 +306,8 @@ def print_table(result: dict) -> None:
     row("trials", lambda a: str(a["trials"]))
     row("containers", lambda a: str(a["containers"]))
     row("container-seconds", lambda a: f"{a['container_s']:.0f}")
+    row("  wasted (thrown away)", lambda a: f"{a['wasted_container_s']:.0f}" if "wasted_container_s" in a else "-")
+    row("  timeouts", lambda a: str(a.get("timeouts", "-")))
     row("best: decision interval", lambda a: fmt_iv(a["best"]))
     row("  on fresh seeds", lambda a: "yes" if a["best_on_fresh_seeds"] else "no")
     row("best: selection seeds", lambda a: fmt_iv(a["best_selection"]))
@@ -287,6 +318,13 @@ def print_table(result: dict) -> None:
         extra = f"; by action {a['trials_by_action']}, container-s {a['container_s_by_action']}" \
             if "trials_by_action" in a else ""
         print(f"{a['arm']} ({a['name']}): {a['reason']}{extra}")
+    for a in arms:
+        for p in a.get("projections", []):
+            print(f"{a['arm']} trial {p['trial']} ({p['action']}): projected {p['projected_s']:.0f} s, "
+                  f"took {p['actual_s']:.0f} s, actual/projected {p['ratio']:.2f}")
+        for cut in a.get("cut_trials", []):
+            print(f"{a['arm']} trial {cut['trial']} ended {cut['status']}: {cut['seeds_kept']} seeds kept, "
+                  f"{cut['container_s']:.0f} container-s")
     c = result.get("comparison")
     if c:
         print()
@@ -310,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patience", type=int, default=12, help="the study's --patience (its default)")
     parser.add_argument("--cpus", type=float, default=None, help="sandbox CPUs (default: the CLI's, min(2, CPUs))")
     parser.add_argument("--home", type=Path, default=None, help="keep arm A's registry here (default: temp)")
+    parser.add_argument("--busy-cores", type=int, default=0,
+                        help="keep this many cores busy with a spinning process while the arms run (a loaded machine)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     arms = [a.strip().upper() for a in args.arms.split(",") if a.strip()]
@@ -323,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {"date": time.strftime("%Y-%m-%d %H:%M"), "goal": goal.model_dump(), "budget_minutes": args.budget_minutes,
               "planner_seed": args.planner_seed, "baseline_start": args.baseline_start, "cpus": limits.cpus,
               "machine": {"host_cpus": os.cpu_count(), "platform": platform.platform()}, "arms": []}
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy_cores)]
+    result["busy_cores"] = args.busy_cores
     try:
         log(f"preparing {goal.dataset} (outside both clocks)")
         prepare(goal.dataset, cache)
@@ -338,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"arm {arm}: {out['status']} after {out['wall_s']:.0f} s, {out['trials']} trials, "
                 f"{out['container_s']:.0f} container-s")
     finally:
+        for proc in spinners:
+            proc.kill()
+            proc.wait()
         shutil.rmtree(work, ignore_errors=True)
     by = {a["arm"]: a for a in result["arms"]}
     if "A" in by and "B" in by:

@@ -3,7 +3,8 @@
 Exit codes are a contract (README, "Exit codes"). ``eval``: 0 the trial status is ``ok``; 3 any
 other trial status except ``infra_error``, which is 1. ``run``/``resume``: 0 the goal was
 achieved, 3 the run ended without achieving it. Every command: 1 an ``AgentError`` of ours or of
-the environment (engine down, image missing, dataset unavailable), 2 a usage error.
+the environment (engine down, image missing, dataset unavailable), 2 a usage error; 130, 143, 129
+interrupted by SIGINT, SIGTERM, SIGHUP (128 + the signal; ``_signals``).
 """
 
 from __future__ import annotations
@@ -18,17 +19,27 @@ from rich.markup import escape
 
 from ..config import home_dir
 from ..errors import AgentError
+from ._signals import exit_code, interruption_line
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL_FAILED = 0, 1, 2, 3
 err_console = Console(stderr=True)
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.get("debug")) or "--debug" in sys.argv
 
 
 def _invoke_one_line(super_invoke, ctx: click.Context):
     """Map AgentError to one red line and its exit code; tracebacks only with --debug."""
     try:
         return super_invoke(ctx)
+    except KeyboardInterrupt as exc:  # click would print "Aborted!" and exit 1: say what stopped us
+        if _debug(ctx):
+            traceback.print_exc()
+        err_console.print(f"[yellow]{escape(interruption_line(exc))}[/]", highlight=False, soft_wrap=True)
+        ctx.exit(exit_code(exc))
     except AgentError as exc:
-        if (ctx.obj and ctx.obj.get("debug")) or "--debug" in sys.argv:
+        if _debug(ctx):
             traceback.print_exc()
         # soft_wrap: one line even past 80 columns (rich hard-wraps on a non-terminal)
         err_console.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -15,6 +16,7 @@ from ..planner import planning_line
 from ..records import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S
 from ._eval import limits
 from ._group import err_console, home_option, main, resolve_home
+from ._signals import interruptible
 
 DEFAULT_GOAL = "Design a model for the digits dataset with at least 95% accuracy"
 EXIT_ACHIEVED, EXIT_NOT_ACHIEVED = 0, 3
@@ -39,7 +41,8 @@ def _study(config, registry, home: Path, quiet: bool):
 
 def start_run(home: Path, goal_text: str, dataset, target, metric, max_iterations, budget_minutes, patience,
               seeds, planner_seed, as_json: bool, planner: str = "search", llm: dict | None = None,
-              replay: str | None = None) -> int:
+              replay: str | None = None, timeout: float | None = None, memory: str = DEFAULT_MEMORY) -> int:
+    """``timeout``: the most one trial may take (None: each deadline follows the trial's projected cost)."""
     from ..config import parse_seeds, validated
     from ..goal import parse_goal
     from ..study import StudyConfig
@@ -50,15 +53,30 @@ def start_run(home: Path, goal_text: str, dataset, target, metric, max_iteration
     kind, settings, line = _choose_planner(planner, llm or {})
     config = validated(StudyConfig, goal=goal, max_iterations=max_iterations, budget_minutes=budget_minutes,
                        patience=patience, seeds=parse_seeds(seeds), planner_seed=planner_seed, planner=kind,
-                       llm=settings if kind == "llm" else None,
-                       limits=limits(DEFAULT_TIMEOUT_S, DEFAULT_MEMORY, None, None))
+                       llm=settings if kind == "llm" else None, trial_timeout_s=timeout,
+                       limits=limits(timeout or DEFAULT_TIMEOUT_S, memory, None, None))
     if not as_json:
         err_console.print(f"goal: {goal.metric} {'>=' if goal.higher_is_better else '<='} {goal.target} on "
                           f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}", highlight=False)
     err_console.print(line, highlight=False, soft_wrap=True)  # which planner, always (stderr)
-    with open_home_registry(home) as registry:
+    with open_home_registry(home) as registry, _kept_on_interrupt(registry):
         result = _study(config, registry, home, as_json).start()
         return _conclude(registry, result, as_json)
+
+
+@contextmanager
+def _kept_on_interrupt(registry, run_id: str | None = None):
+    """An interruption names the run it stopped and how to go on (``Interrupted.next_step``).
+
+    A new run's id is the one that was not in the registry before (Study.start creates it)."""
+    known = set() if run_id else {r.id for r in registry.list_runs()}
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        run_id = run_id or next((r.id for r in registry.list_runs() if r.id not in known), None)
+        exc.next_step = (f"the run is kept: `research-agent resume {run_id}`" if run_id
+                         else "no run was recorded")
+        raise
 
 
 def _choose_planner(requested: str, llm: dict):
@@ -74,7 +92,7 @@ def replay_run(home: Path, run_id: str, as_json: bool) -> int:
     """A new run with RUN's configuration whose LLM answers come from RUN's records (no endpoint)."""
     from ..study import StudyConfig
 
-    with open_home_registry(home) as registry:
+    with open_home_registry(home) as registry, _kept_on_interrupt(registry):
         source = StudyConfig.from_stored(registry.get_run(run_id).config)
         if source.planner != "llm" or source.llm is None:
             raise UsageError(f"{run_id} used the {source.planner} planner: only LLM runs have decisions to replay")
@@ -89,7 +107,7 @@ def replay_run(home: Path, run_id: str, as_json: bool) -> int:
 def resume_run(home: Path, run_id: str, as_json: bool) -> int:
     from ..study import StudyConfig
 
-    with open_home_registry(home) as registry:
+    with open_home_registry(home) as registry, _kept_on_interrupt(registry, run_id):
         run = registry.get_run(run_id)
         config = StudyConfig.from_stored(run.config)
         result = _study(config, registry, home, as_json).resume(run_id)
@@ -168,19 +186,26 @@ def _print_result(doc: dict) -> None:
               help="Seconds per LLM request (a small local model needs minutes).")
 @click.option("--llm-answer-tokens", default=1024, show_default=True, type=click.IntRange(64, None),
               help="max_tokens of one LLM answer (a proposal needs about 1,024).")
+@click.option("--timeout", default=None, type=click.FloatRange(0, None, min_open=True), metavar="SECONDS",
+              help="The most one trial may take. Default: each trial's deadline follows its projected cost "
+                   "on this machine (x1.5), within the budget left.")
+@click.option("--memory", default=DEFAULT_MEMORY, show_default=True, help="Memory limit per trial (e.g. 512m, 4g).")
 @click.option("--replay", default=None, metavar="RUN",
               help="Re-run RUN's recorded LLM decisions without an endpoint (its goal and budgets too).")
 @home_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds, planner,
-            planner_seed, local_home, as_json, replay, **llm):
+            planner_seed, local_home, as_json, replay, timeout, memory, **llm):
     """Research loop: plan, generate, train in the sandbox, decide with statistics; exit 0 when achieved."""
     home = resolve_home(ctx, local_home)
     llm = {k.removeprefix("llm_"): v for k, v in llm.items()}
     llm["timeout_s"] = llm.pop("timeout")
-    ctx.exit(start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
-                       planner_seed, as_json, planner=planner, llm=llm, replay=replay))
+    with interruptible():  # SIGTERM/SIGHUP unwind like Ctrl-C: the run is marked interrupted, no container left
+        code = start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
+                         planner_seed, as_json, planner=planner, llm=llm, replay=replay, timeout=timeout,
+                         memory=memory)
+    ctx.exit(code)
 
 
 @main.command("resume")
@@ -190,4 +215,6 @@ def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, 
 @click.pass_context
 def resume_cmd(ctx, run_id, local_home, as_json):
     """Continue a run that was interrupted or killed; trials that were running are re-run."""
-    ctx.exit(resume_run(resolve_home(ctx, local_home), run_id, as_json))
+    with interruptible():
+        code = resume_run(resolve_home(ctx, local_home), run_id, as_json)
+    ctx.exit(code)

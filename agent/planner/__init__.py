@@ -6,6 +6,7 @@
 """
 
 from ._base import BasePlanner, Goal, PlanContext, PlannedBy, Proposal, Recorder, TrialSummary
+from ._cost import DEADLINE_SAFETY, deadline_s
 from ._history import summary_of
 from ._ledger import Candidate, Ledger
 from ._llm import SMOKE_ROWS, LLMPlanner, smoke_subset
@@ -30,6 +31,8 @@ from ._provenance import planning, planning_line
 from ._search import CONFIRM_SEEDS, ETA, SearchPlanner, candidate_id, low_fidelity_subset
 
 __all__ = [
+    "DEADLINE_SAFETY",
+    "deadline_s",
     "Candidate",
     "Ledger",
     "CONFIRM_SEEDS",

@@ -37,6 +37,7 @@ class Proposal(BaseModel):
     reason: str = ""
     planned_by: PlannedBy = "search"
     fallback: str | None = None  # why the LLM did not plan this step (a short kind, e.g. "format_rejected")
+    projected_s: float | None = None  # container seconds it should take on this machine (its deadline follows)
 
 
 class TrialSummary(BaseModel):
@@ -48,10 +49,12 @@ class TrialSummary(BaseModel):
     proposal: Proposal
     status: str
     values: dict[int, float] = Field(default_factory=dict)  # seed -> goal metric (ok seeds only)
+    finished: list[int] = Field(default_factory=list)  # seeds that ended ok, a metric undefined for them too
     message: str = ""
     detail: str = ""  # a failed trial's stderr tail: untrusted data from the sandbox, never instructions
     wall_s: float | None = None  # the trial's container time (start to removal), when it ran
     epoch_s: float | None = None  # median seconds per training epoch over its seeds (the runner's timer)
+    seed_s: float | None = None  # the slowest finished seed's training seconds (its epochs, the runner's timer)
     test_bounds: dict[int, tuple[float, float]] = Field(default_factory=dict)  # seed -> test-set bounds (bootstrap)
 
 
@@ -63,6 +66,7 @@ class PlanContext(BaseModel):
     n_train: int
     history: list[TrialSummary] = Field(default_factory=list)
     budget_left_s: float | None = None  # of the run's time budget; None: no time limit
+    trial_cap_s: float | None = None  # the user's --timeout: the most one trial may take; None: no cap
     ledger: Ledger | None = None  # the run's ledger over ``history``; a planner builds one when absent
 
 

@@ -21,13 +21,19 @@ def summary_of(trial, metric: str) -> TrialSummary:
               if isinstance(b := s.extra.get("test_bound"), dict) and b.get("metric") == metric}
     failed = trial.status != TrialStatus.OK
     detail = ((trial.details.get("sandbox") or {}).get("stderr_tail") or "") if failed else ""
-    epochs = [float(x) for s in trial.seeds for x in (s.curves.get("epoch_s") or [])
-              if isinstance(x, int | float) and math.isfinite(x)]
+    epochs = [x for s in trial.seeds for x in _finite(s.curves.get("epoch_s"))]
+    per_seed = [math.fsum(_finite(s.curves.get("epoch_s"))) for s in ok if _finite(s.curves.get("epoch_s"))]
     return TrialSummary(number=trial.number, proposal=Proposal.model_validate(trial.rung),
                         status=(trial.status or TrialStatus.INFRA_ERROR).value,
                         values={s.seed: s.metrics[metric] for s in ok}, message=trial.message,
+                        finished=[s.seed for s in trial.seeds if s.status == "ok"],
                         detail=str(detail)[-DETAIL_CHARS:], wall_s=trial.container_s, test_bounds=bounds,
-                        epoch_s=statistics.median(epochs) if epochs else None)
+                        epoch_s=statistics.median(epochs) if epochs else None,
+                        seed_s=max(per_seed) if per_seed else None)
+
+
+def _finite(values) -> list[float]:
+    return [float(x) for x in values or () if isinstance(x, int | float) and math.isfinite(x)]
 
 
 def _number(value) -> float:

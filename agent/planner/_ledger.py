@@ -9,6 +9,7 @@ history does. The "larger is better" sign lives here (``Goal.sign``) and nowhere
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -17,9 +18,15 @@ from ..scoring import Decision, GoalDecision, decide_goal, test_set_bound
 from ..specs import Goal, TrialSpec
 from ._base import PlanContext, TrialSummary
 
-__all__ = ["Candidate", "Ledger"]
+__all__ = ["OUT_OF_TIME", "Candidate", "Ledger"]
 
 _FULL_ACTIONS = ("promote", "add_seeds")
+# Statuses that say a trial ran out of time, not that the model is broken: its finished seeds
+# count, and the missing ones are planned again in trials that fit.
+OUT_OF_TIME = frozenset({"timeout", "interrupted"})
+PRIOR_COST_RATIO = 1.3  # full-data trials took 1.25-1.35x the scaled projection (Fashion-MNIST, 2 cores)
+OVERRUN_FACTOR = 1.5  # a seed that did not finish in W seconds is planned at W times this
+STALL_LIMIT = 2  # trials in a row that ran out of time without finishing a seed: it is too slow, not unlucky
 
 
 @dataclass(frozen=True)
@@ -38,11 +45,17 @@ class Candidate:
     full_trials: tuple[int, ...] = ()  # trial numbers behind ``full``
     confirm_trial: int | None = None
     promoted: bool = False
-    failed: bool = False  # a trial of it ended other than ok
+    failed: bool = False  # a trial ended other than ok (at full fidelity out of time aside: see OUT_OF_TIME)
     full_status: str = "ok"  # the last non-ok status at full fidelity, else ok
     confirm_tried: bool = False
+    confirm_failed: bool = False  # a confirmation trial ended other than ok or out of time
+    out_of_time: tuple[int, ...] = ()  # trial numbers of it that ran out of time
+    stalled: int = 0  # its latest trials in a row that ran out of time without finishing a seed
+    ran: frozenset[int] = frozenset()  # seeds that finished at full fidelity or in the confirmation
+    seed_floor_s: float | None = None  # a full-fidelity seed took longer than this (none finished in time)
     low_cost: tuple[float, float] | None = None  # the explore trial's (container s, s per epoch)
-    seed_s: float | None = None  # container seconds per seed at full fidelity, measured
+    seed_s: float | None = None  # training seconds per full-fidelity seed (its epochs), the slowest measured
+    fixed_s: float | None = None  # a full-fidelity container's seconds beyond its seeds' training
     score: float | None = None  # sign * mean of ``full``: larger is better, for every metric
     decision: GoalDecision | None = None  # the goal decision on ``full`` at the planned checkpoints
     confirm_decision: GoalDecision | None = None  # on ``confirm``, at the first checkpoint only
@@ -61,18 +74,33 @@ class Candidate:
     def mean(self) -> float | None:
         return math.fsum(self.full.values()) / len(self.full) if self.full else None
 
-    def projected_s(self, n_train: int, n_seeds: int) -> float | None:
-        """Container seconds for ``n_seeds`` seeds at full fidelity: measured when it ran there, else
-        the explore trial's per-epoch time scaled by data and epochs plus its fixed cost (container
-        start, imports, data loading). None when nothing was measured."""
-        if self.seed_s is not None:
-            return self.seed_s * n_seeds
+    def scaled_cost(self, n_train: int) -> tuple[float, float] | None:
+        """(seconds per full-fidelity seed, fixed seconds per container) projected from the explore
+        trial: its per-epoch time scaled by data and epochs; the fixed part (container start, imports,
+        data loading) is what its wall took beyond its epochs. None when nothing was measured."""
         if self.low_cost is None or self.spec is None:
             return None
         wall, epoch_s = self.low_cost
         fixed = max(0.0, wall - self.spec.training.epochs * epoch_s)
         scale = n_train / (self.spec.subset_size or n_train)
-        return fixed + n_seeds * self.full_epochs * epoch_s * scale
+        return self.full_epochs * epoch_s * scale, fixed
+
+    def missing(self, checkpoints: tuple[int, ...]) -> list[int]:
+        """Seeds up to the checkpoint it stands before that it has no value for (a trial ran out of
+        time, or was split): planned again, never re-run when finished."""
+        if not self.promoted or self.failed:
+            return []
+        ran = set(self.full) | {k for k in self.ran if k < checkpoints[-1]}
+        cp = next((c for c in checkpoints if c >= max(len(ran), 1)), None)
+        if cp is None or len(ran) == cp:
+            return []
+        return [k for k in range(cp) if k not in ran]
+
+    def confirm_short(self, first: int) -> int:
+        """Fresh seeds its confirmation still lacks (a trial of it ran out of time); 0 when none."""
+        if not self.confirm_tried or self.confirm_failed:
+            return 0
+        return max(0, first - len(set(self.confirm) | (self.ran - set(self.full))))
 
 
 @dataclass(frozen=True)
@@ -87,14 +115,18 @@ class Ledger:
     goal: Goal
     checkpoints: tuple[int, ...]
     n_test: int | None = None
+    n_train: int | None = None  # the full training set's size (cost projections scale to it)
+    cost_ratios: tuple[float, ...] = ()  # actual / projected seed time of full-data trials on this machine
+    cost_floor: float = 0.0  # a full-data trial that ran out of time: the ratio is at least this
+    explore_wall_s: float | None = None  # the slowest explore trial's container seconds
     candidates: Mapping[str, Candidate] = field(default_factory=lambda: MappingProxyType({}))
     best_id: str | None = None
     best_scores: tuple[float | None, ...] = ()
 
     @classmethod
     def build(cls, goal: Goal, checkpoints: tuple[int, ...], history: Iterable[TrialSummary] = (),
-              n_test: int | None = None) -> Ledger:
-        return cls(goal=goal, checkpoints=tuple(checkpoints), n_test=n_test).extend(history)
+              n_test: int | None = None, n_train: int | None = None) -> Ledger:
+        return cls(goal=goal, checkpoints=tuple(checkpoints), n_test=n_test, n_train=n_train).extend(history)
 
     @property
     def n_trials(self) -> int:
@@ -104,6 +136,33 @@ class Ledger:
     def best(self) -> Candidate | None:
         """The candidate with the best full-fidelity mean over at least two seeds (the first on ties)."""
         return self.candidates[self.best_id] if self.best_id is not None else None
+
+    @property
+    def cost_ratio(self) -> float:
+        """How much longer than projected full-data trials take on this machine (the prior until one ran)."""
+        ratio = statistics.median(self.cost_ratios) if self.cost_ratios else PRIOR_COST_RATIO
+        return max(ratio, self.cost_floor)
+
+    def seed_cost(self, c: Candidate) -> tuple[float, float] | None:
+        """(seconds per full-fidelity seed, fixed seconds per container) on this machine, or None:
+        measured when it ran at full fidelity, else scaled from its explore trial and corrected by
+        ``cost_ratio``; never below what a seed that ran out of time already took."""
+        if c.seed_s is not None:
+            per, fixed = c.seed_s, c.fixed_s or 0.0
+        elif self.n_train is not None and (scaled := c.scaled_cost(self.n_train)) is not None:
+            per, fixed = scaled[0] * self.cost_ratio, scaled[1]
+        elif c.seed_floor_s is None:
+            return None
+        else:
+            per, fixed = 0.0, 0.0
+        if c.seed_floor_s is not None:
+            per = max(per, c.seed_floor_s * OVERRUN_FACTOR)
+        return per, fixed
+
+    def projected_s(self, c: Candidate, n_seeds: int) -> float | None:
+        """Container seconds for ``n_seeds`` full-fidelity seeds of ``c`` on this machine, or None."""
+        cost = self.seed_cost(c)
+        return None if cost is None else cost[1] + n_seeds * cost[0]
 
     def extend(self, summaries: Iterable[TrialSummary]) -> Ledger:
         ledger = self
@@ -122,7 +181,7 @@ class Ledger:
         best_id = self._best_after(candidates, cand)
         best = candidates[best_id].score if best_id is not None else None
         return replace(self, candidates=MappingProxyType(candidates), best_id=best_id,
-                       best_scores=(*self.best_scores, best))
+                       best_scores=(*self.best_scores, best), **self._costs(old, t))
 
     def decide(self, values: Mapping[int, float], checkpoints: tuple[int, ...] | None = None,
                test_bounds: Mapping[int, tuple[float, float]] | None = None) -> GoalDecision:
@@ -152,30 +211,67 @@ class Ledger:
         return sorted(scored, key=lambda c: -c.score)
 
     # -- one trial -----------------------------------------------------------------------------
+    def _costs(self, old: Candidate, t: TrialSummary) -> dict:
+        """What a full-data trial taught about this machine: its seeds' time against the projection."""
+        out: dict = {}
+        if t.proposal.action == "explore" and t.wall_s is not None:
+            out["explore_wall_s"] = max(self.explore_wall_s or 0.0, t.wall_s)
+        scaled = old.scaled_cost(self.n_train) if self.n_train is not None else None
+        if (t.proposal.action not in _FULL_ACTIONS or old.seed_s is not None or scaled is None
+                or t.wall_s is None or scaled[0] <= 0):
+            return out
+        per_seed, fixed = scaled
+        if t.seed_s is not None:  # a finished seed is a measurement, whatever ended its trial
+            out["cost_ratios"] = (*self.cost_ratios, t.seed_s / per_seed)
+            out["cost_floor"] = 0.0  # measured since: an older candidate's slowness no longer bounds it
+        elif t.status in OUT_OF_TIME:  # not one seed finished in what the container had: a lower bound
+            out["cost_floor"] = max(self.cost_floor, max(0.0, t.wall_s - fixed) / per_seed)
+        return out
+
     def _updated(self, c: Candidate, t: TrialSummary) -> Candidate:
         p, ok = t.proposal, t.status == "ok"
+        late = (*c.out_of_time, t.number) if t.status in OUT_OF_TIME else c.out_of_time
+        done = set(t.finished) | set(t.values)
+        stalled = c.stalled + 1 if t.status in OUT_OF_TIME and not done else 0
+        ran = c.ran | done if p.action != "explore" else c.ran
         if p.action == "explore":
             cost = (t.wall_s, t.epoch_s) if t.wall_s is not None and t.epoch_s is not None else c.low_cost
             return replace(c, spec=p.spec, params=p.params, low=t.values.get(p.seeds[0]) if ok else None,
-                           failed=not ok, low_cost=cost)
+                           failed=not ok, low_cost=cost, out_of_time=late)
         if p.action in _FULL_ACTIONS:
             full = {**c.full, **t.values}
             bounds = {**c.test_bounds, **t.test_bounds}
-            seed_s = c.seed_s
-            if t.wall_s is not None:
-                per_seed = t.wall_s / len(p.seeds)
-                seed_s = per_seed if seed_s is None else max(seed_s, per_seed)
-            return replace(c, promoted=True, full_spec=p.spec, full=full, test_bounds=bounds,
-                           full_trials=(*c.full_trials, t.number), failed=c.failed or not ok,
-                           full_status=c.full_status if ok else t.status, seed_s=seed_s,
-                           score=self._score(full), decision=self.decide(full, None, bounds) if full else None)
+            seed_s, fixed_s, floor = self._seed_time(c, t)
+            broken = (not ok and t.status not in OUT_OF_TIME) or stalled >= STALL_LIMIT
+            return replace(c, promoted=True, ran=ran, stalled=stalled, full_spec=p.spec, full=full, test_bounds=bounds,
+                           full_trials=(*c.full_trials, t.number), failed=c.failed or broken,
+                           full_status=c.full_status if ok else t.status, seed_s=seed_s, fixed_s=fixed_s,
+                           seed_floor_s=floor, out_of_time=late, score=self._score(full),
+                           decision=self.decide(full, None, bounds) if full else None)
         if p.action == "confirm":
             confirm = {**c.confirm, **t.values}
             bounds = {**c.confirm_test_bounds, **t.test_bounds}
             decision = self.decide(confirm, self.checkpoints[:1], bounds) if confirm else None
-            return replace(c, confirm_tried=True, confirm=confirm, confirm_test_bounds=bounds,
-                           confirm_trial=t.number, confirm_decision=decision)
+            broken = (not ok and t.status not in OUT_OF_TIME) or stalled >= STALL_LIMIT
+            return replace(c, confirm_tried=True, ran=ran, stalled=stalled, confirm=confirm, confirm_test_bounds=bounds,
+                           confirm_trial=t.number, confirm_decision=decision, out_of_time=late,
+                           confirm_failed=c.confirm_failed or broken)
         return c  # smoke: a cheap check of free source, never a score
+
+    @staticmethod
+    def _seed_time(c: Candidate, t: TrialSummary) -> tuple[float | None, float | None, float | None]:
+        """(training seconds per seed, the slowest trial's; the container's fixed seconds; a floor on a
+        seed's seconds when none finished in time) after a full-fidelity trial."""
+        if t.wall_s is None:
+            return c.seed_s, c.fixed_s, c.seed_floor_s
+        if t.seed_s is None:  # nothing finished: a seed takes longer than the whole container had
+            floor = max(c.seed_floor_s or 0.0, t.wall_s) if t.status in OUT_OF_TIME else c.seed_floor_s
+            return c.seed_s, c.fixed_s, floor
+        # A cut trial's unfinished seed counts as fixed time here: an overestimate, kept only until an
+        # ok trial measures it.
+        fixed = max(0.0, t.wall_s - len(t.finished or t.values) * t.seed_s)
+        fixed_s = fixed if t.status == "ok" or c.fixed_s is None else c.fixed_s
+        return max(c.seed_s or 0.0, t.seed_s), fixed_s, c.seed_floor_s
 
     def _score(self, full: Mapping[int, float]) -> float | None:
         return self.goal.sign * math.fsum(full.values()) / len(full) if len(full) >= 2 else None

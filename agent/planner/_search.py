@@ -35,6 +35,7 @@ from scipy import stats
 from ..scoring import CHECKPOINTS, Decision, benjamini_hochberg
 from ..specs import TrialSpec
 from ._base import BasePlanner, PlanContext, Proposal
+from ._cost import EXPLORE_SPREAD, room_s, seeds_that_fit
 from ._ledger import Candidate, Ledger
 from ._space import default_params, families, suggest
 
@@ -65,30 +66,58 @@ class SearchPlanner(BasePlanner):
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def propose(self, ctx: PlanContext) -> Proposal | None:
-        return self.follow_up(ctx) or self._explore(ctx, self.ledger(ctx).candidates)
+        return self.follow_up(ctx) or self._explore(ctx, self.ledger(ctx))
 
     def follow_up(self, ctx: PlanContext) -> Proposal | None:
         """The steps the statistics and the halving schedule drive (confirm, add seeds, promote), or
         None when it is time for a new candidate. The LLM planner defers to these too."""
-        cands = self.ledger(ctx).candidates
-        return self._confirm(ctx, cands) or self._add_seeds(ctx, cands) or self._promote(ctx, cands)
+        led = self.ledger(ctx)
+        return (self._complete(ctx, led) or self._confirm(ctx, led) or self._add_seeds(ctx, led)
+                or self._promote(ctx, led))
 
     def ledger(self, ctx: PlanContext) -> Ledger:
         """The run's ledger: the study's, or one built from the history (planner tests, replays)."""
-        return ctx.ledger or Ledger.build(ctx.goal, self.checkpoints, ctx.history)
+        return ctx.ledger or Ledger.build(ctx.goal, self.checkpoints, ctx.history, n_train=ctx.n_train)
 
-    # -- the four actions --------------------------------------------------------------------
-    def _confirm(self, ctx: PlanContext, cands) -> Proposal | None:
-        achieved = [(cid, c) for cid, c in cands.items() if c.full and not c.failed and not c.confirm_tried
+    # -- the five actions --------------------------------------------------------------------
+    def _complete(self, ctx: PlanContext, led: Ledger) -> Proposal | None:
+        """The seeds a candidate's trial did not finish (it ran out of time) or a split left for later:
+        the same seed list and checkpoints as if they had run at once, never re-running a finished one."""
+        first = self.checkpoints[0]
+        for cid, c in led.candidates.items():
+            if c.confirm_short(first):
+                action, missing = "confirm", [k for k in self._fresh_seeds() if k not in c.confirm and k not in c.ran]
+            elif missing := c.missing(self.checkpoints):
+                action = "add_seeds"
+            else:
+                continue
+            seeds, projected = self._sized(ctx, led, c, missing)
+            if not seeds:  # not one seed fits what a trial may take: it stays as far as it got
+                continue
+            last = c.confirm_trial if action == "confirm" else c.full_trials[-1]
+            why = (f"trial {last} ran out of time" if last in c.out_of_time
+                   else "the last trial was split to fit the time a trial may take")
+            split = f", split over trials (~{(projected or 0) / len(seeds):.0f} s a seed)" if seeds != missing else ""
+            return Proposal(spec=c.full_spec, action=action, candidate=cid, seeds=seeds, rung=1, params=c.params,
+                            projected_s=projected,
+                            reason=f"{why}: {len(seeds)} of its {len(missing)} missing seeds{split}")
+        return None
+
+    def _confirm(self, ctx: PlanContext, led: Ledger) -> Proposal | None:
+        achieved = [(cid, c) for cid, c in led.candidates.items() if c.full and not c.failed and not c.confirm_tried
                     and c.decision.decision == Decision.ACHIEVED]
         if not achieved:
             return None
         cid, c = max(achieved, key=lambda kv: ctx.goal.sign * kv[1].mean)
-        seeds = [CONFIRM_SEEDS[0] + i for i in range(self.checkpoints[0])]
-        return Proposal(spec=c.full_spec, action="confirm", candidate=cid, seeds=seeds, rung=1,
-                        params=c.params, reason="its interval cleared the target: re-run on fresh seeds")
+        seeds, projected = self._sized(ctx, led, c, self._fresh_seeds())
+        if not seeds:
+            return None
+        split = f" ({len(seeds)} now, the rest in later trials)" if len(seeds) < self.checkpoints[0] else ""
+        return Proposal(spec=c.full_spec, action="confirm", candidate=cid, seeds=seeds, rung=1, params=c.params,
+                        projected_s=projected, reason=f"its interval cleared the target: re-run on fresh seeds{split}")
 
-    def _add_seeds(self, ctx: PlanContext, cands) -> Proposal | None:
+    def _add_seeds(self, ctx: PlanContext, led: Ledger) -> Proposal | None:
+        cands = led.candidates
         open_ = [(cid, c) for cid, c in cands.items() if c.full and not c.failed and not c.confirm_tried
                  and c.decision.decision == Decision.UNDECIDED]
         if not open_:
@@ -102,30 +131,40 @@ class SearchPlanner(BasePlanner):
         for cid, c in chosen:  # noqa: B007 - the chosen one is used after the loop
             n = len(c.full)
             nxt = next((cp for cp in self.checkpoints if cp > n), None)
-            if nxt is not None and self._fits(ctx, c, nxt - n):
-                break
+            if nxt is not None and self._fits(ctx, led, c, nxt - n):
+                seeds, projected = self._sized(ctx, led, c, list(range(n, nxt)))
+                if seeds:
+                    break
         else:
             return None
-        return Proposal(spec=c.full_spec, action="add_seeds", candidate=cid, seeds=list(range(n, nxt)), rung=1,
-                        params=c.params, reason=f"undecided at {n} seeds and still promising: seeds up to {nxt}")
+        split = f" ({len(seeds)} now, the rest in later trials)" if len(seeds) < nxt - n else ""
+        return Proposal(spec=c.full_spec, action="add_seeds", candidate=cid, seeds=seeds, rung=1, params=c.params,
+                        projected_s=projected,
+                        reason=f"undecided at {n} seeds and still promising: seeds up to {nxt}{split}")
 
-    def _promote(self, ctx: PlanContext, cands) -> Proposal | None:
+    def _promote(self, ctx: PlanContext, led: Ledger) -> Proposal | None:
+        cands = led.candidates
         explored = [c for c in cands.values() if c.spec is not None and c.low is not None]
         promoted = sum(1 for c in cands.values() if c.promoted)
         if len(explored) < ETA * (promoted + 1):
             return None
         waiting = [(cid, c) for cid, c in cands.items() if c.spec is not None and c.low is not None
-                   and not c.promoted and self._fits(ctx, c, self.checkpoints[0])]
+                   and not c.promoted and self._fits(ctx, led, c, self.checkpoints[0])
+                   and self._sized(ctx, led, c, [0])[0]]
         if not waiting:
             return None
         (cid, c), why = self._next_to_promote(ctx, cands, waiting)
         full = c.spec.model_copy(update={"subset_size": None, "training": self._full_training(c)})
         first = self.checkpoints[0]
-        return Proposal(spec=full, action="promote", candidate=cid, seeds=list(range(first)), rung=1,
-                        params=c.params, reason=f"{why} ({c.low:.4f} at low fidelity): full data, "
-                                                f"{full.training.epochs} epochs, {first} seeds")
+        seeds, projected = self._sized(ctx, led, c, list(range(first)))
+        split = "" if len(seeds) == first else f" ({len(seeds)} now, the rest in later trials: a trial may take " \
+                                                f"{room_s(ctx.trial_cap_s, ctx.budget_left_s):.0f} s)"
+        return Proposal(spec=full, action="promote", candidate=cid, seeds=seeds, rung=1, params=c.params,
+                        projected_s=projected, reason=f"{why} ({c.low:.4f} at low fidelity): full data, "
+                                                      f"{full.training.epochs} epochs, {first} seeds{split}")
 
-    def _explore(self, ctx: PlanContext, cands) -> Proposal | None:
+    def _explore(self, ctx: PlanContext, led: Ledger) -> Proposal | None:
+        cands = led.candidates
         study = self._study(ctx, cands)
         fams = families(ctx.shape, ctx.goal.family)
         n_explored = sum(1 for c in cands.values() if c.params)
@@ -138,8 +177,9 @@ class SearchPlanner(BasePlanner):
         subset = low_fidelity_subset(ctx.n_train)
         low = full.model_copy(update={"training": training.model_copy(update={"epochs": low_epochs}),
                                       "subset_size": subset})
+        projected = led.explore_wall_s * EXPLORE_SPREAD if led.explore_wall_s else None
         return Proposal(spec=low, action="explore", candidate=candidate_id(full), seeds=[0], rung=0,
-                        subset_size=subset, params=_encode(trial),
+                        subset_size=subset, params=_encode(trial), projected_s=projected,
                         reason=f"{'defaults' if n_explored < len(fams) else 'TPE proposal'} "
                                f"{len(cands) + 1}: {model.family}, low fidelity "
                                f"({subset or 'all'} rows, {low_epochs} epochs, 1 seed)")
@@ -162,12 +202,26 @@ class SearchPlanner(BasePlanner):
         pick = max(waiting, key=lambda kv: (full_mean.get(kv[1].family, -math.inf), sign * kv[1].low))
         return pick, f"next best {pick[1].family}, the family doing best at full fidelity"
 
-    def _fits(self, ctx: PlanContext, c: Candidate, n_seeds: int) -> bool:
+    def _fits(self, ctx: PlanContext, led: Ledger, c: Candidate, n_seeds: int) -> bool:
         """Whether ``n_seeds`` more seeds plus a fresh-seed confirmation fit in the budget left."""
         if ctx.budget_left_s is None:
             return True
-        cost = c.projected_s(ctx.n_train, n_seeds + self.checkpoints[0])  # _confirm runs checkpoints[0] seeds
+        cost = led.projected_s(c, n_seeds + self.checkpoints[0])  # _confirm runs checkpoints[0] seeds
         return cost is None or cost <= ctx.budget_left_s
+
+    def _sized(self, ctx: PlanContext, led: Ledger, c: Candidate, seeds: list[int]) -> tuple[list[int], float | None]:
+        """The first of ``seeds`` that fit one trial on this machine (its deadline is the projection
+        times the safety factor, within ``--timeout`` and the budget), and their projected seconds."""
+        cost = led.seed_cost(c)
+        if cost is None:
+            return seeds, None
+        per, fixed = cost
+        n = min(len(seeds), seeds_that_fit(per, fixed, room_s(ctx.trial_cap_s, ctx.budget_left_s)))
+        return seeds[:n], (fixed + n * per if n else None)
+
+    def _fresh_seeds(self) -> list[int]:
+        """The confirmation's seeds: never used for selection."""
+        return [CONFIRM_SEEDS[0] + i for i in range(self.checkpoints[0])]
 
     def _full_training(self, c: Candidate):
         return c.spec.training.model_copy(update={"epochs": c.full_epochs})

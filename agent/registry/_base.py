@@ -87,6 +87,10 @@ class BaseRegistry(abc.ABC):
         """Record a running trial's outcome from its evaluation report, seeds included."""
 
     @abc.abstractmethod
+    def set_trial_progress(self, trial_id: str, progress: Mapping[str, Any]) -> None:
+        """Note where a running trial is (a no-op once it finished: a finished trial is final)."""
+
+    @abc.abstractmethod
     def recover(self, run_id: str) -> list[TrialRecord]:
         """After a crash: every ``running`` trial of the run becomes ``pending`` with ``attempt + 1``.
 

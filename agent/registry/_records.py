@@ -127,6 +127,7 @@ class TrialRecord(BaseModel):
     finished_at: datetime | None = None
     wall_s: float | None = None
     container_s: float | None = None
+    progress: dict[str, Any] | None = None  # while it runs: the runner's latest progress (untrusted numbers)
     seeds: tuple[SeedResultRecord, ...] = ()
 
     def trial_spec(self) -> TrialSpec:

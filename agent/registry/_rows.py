@@ -95,7 +95,7 @@ def trial_record(row: sqlite3.Row, seeds: Sequence[SeedResultRecord] = ()) -> Tr
         message=row["message"], summary=_load(row["summary"]), goal=_load(row["goal"]), flags=_load(row["flags"]),
         details=_load(row["details"]), rung=_load(row["rung"]), created_at=row["created_at"],
         started_at=row["started_at"], finished_at=row["finished_at"], wall_s=row["wall_s"],
-        container_s=row["container_s"], seeds=tuple(seeds),
+        container_s=row["container_s"], progress=_load(row["progress"]), seeds=tuple(seeds),
     )
 
 

@@ -121,9 +121,15 @@ _V2_RESUME_LLM = (
        BEGIN SELECT RAISE(ABORT, 'seed results of a finished trial are final'); END""",
 )
 
+# Where a running trial is (epochs per seed, last validation accuracy), updated as it trains.
+_V3_PROGRESS = (
+    "ALTER TABLE trials ADD COLUMN progress TEXT CHECK (progress IS NULL OR json_valid(progress))",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, _V1_CORE),
     Migration(2, _V2_RESUME_LLM),
+    Migration(3, _V3_PROGRESS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

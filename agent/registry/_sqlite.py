@@ -221,6 +221,11 @@ class SQLiteRegistry(BaseRegistry):
             self._touch(conn, row["run_id"])
             return self._trial(conn, trial_id)
 
+    def set_trial_progress(self, trial_id: str, progress: Mapping[str, Any]) -> None:
+        text = dumps(progress, "the trial progress")
+        with self._tx("set_trial_progress", write=True) as conn:
+            conn.execute("UPDATE trials SET progress = ? WHERE id = ? AND state = 'running'", (text, trial_id))
+
     def recover(self, run_id: str) -> list[TrialRecord]:
         with self._tx("recover", write=True) as conn:
             self._require_run(conn, run_id)

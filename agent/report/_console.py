@@ -171,10 +171,24 @@ def print_run(doc: dict, console: Console) -> None:
         table.add_column(col, no_wrap=True, justify="right" if col == "#" else "left")
     table.add_column("message", overflow="fold")
     for t in doc["trials"]:
+        message = _first_line(t.get("message")) if t["state"] == "finished" else _where(t.get("progress"))
         table.add_row(str(t["number"]), str(t.get("status") or t["state"]),
-                      str((t.get("rung") or {}).get("action", "-")), Text(_first_line(t.get("message"))))
+                      str((t.get("rung") or {}).get("action", "-")), Text(message))
     if doc["trials"]:
         console.print(table)
+
+
+def _where(progress: dict | None) -> str:
+    """A running trial's last progress note: numbers only (the runner's, bounded when recorded)."""
+    if not isinstance(progress, dict):
+        return ""
+    try:
+        acc = f", val_acc {float(progress['val_acc']):.4f}" if progress.get("val_acc") is not None else ""
+        return (f"seed {int(progress['seed'])} epoch {int(progress['epoch'])}/{int(progress['epochs'])}{acc} "
+                f"({int(progress['seeds_done'])} of {int(progress['seeds'])} seeds done, "
+                f"{float(progress.get('elapsed_s') or 0):.0f} s)")
+    except (KeyError, TypeError, ValueError):
+        return ""
 
 
 def _first_line(message: str | None) -> str:

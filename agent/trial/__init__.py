@@ -6,6 +6,6 @@ sandbox per seed batch, ``_seeds`` turns one batch's validated files into scored
 result is one typed ``EvalReport`` (``agent.results``), built here and nowhere else.
 """
 
-from ._run import evaluate, failed_report, run_trial, seed_batches, seed_workers
+from ._run import TrialInterrupted, evaluate, failed_report, run_trial, seed_batches, seed_workers
 
-__all__ = ["evaluate", "failed_report", "run_trial", "seed_batches", "seed_workers"]
+__all__ = ["TrialInterrupted", "evaluate", "failed_report", "run_trial", "seed_batches", "seed_workers"]

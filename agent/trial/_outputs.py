@@ -8,7 +8,7 @@ import json
 import numpy as np
 from pydantic import ValidationError
 
-from ..protocol import REPORT_FILE, RunnerReport
+from ..protocol import REPORT_FILE, SEED_DONE_MARKER, SEED_REPORT_FILE, RunnerReport, SeedReport, seed_file
 
 MAX_REPORT_BYTES = 8 * 1024**2  # curves for thousands of epochs fit easily
 MAX_JSON_DEPTH = 32  # deeper nesting is an attack on the parser, not a report
@@ -52,6 +52,24 @@ def load_report(files: dict[str, bytes]) -> tuple[RunnerReport | None, str | Non
         return RunnerReport.model_validate(json.loads(raw)), None
     except (ValueError, ValidationError, RecursionError) as exc:
         return None, f"report.json is invalid: {str(exc).splitlines()[0][:160]}"
+
+
+def finished_seeds(files: dict[str, bytes], seeds: list[int]) -> list[int]:
+    """The seeds whose done marker came back: each wrote its files before its marker, so a seed
+    without one (cut off mid-write, or never reached) is never used."""
+    return [s for s in seeds if seed_file(s, SEED_DONE_MARKER) in files]
+
+
+def load_seed_report(files: dict[str, bytes], seed: int) -> SeedReport | None:
+    """A finished seed's own record (``seed_<k>/seed.json``) if it is sane, else None; never raises."""
+    raw = files.get(seed_file(seed, SEED_REPORT_FILE))
+    if raw is None or len(raw) > MAX_REPORT_BYTES or _depth(raw) > MAX_JSON_DEPTH:
+        return None
+    try:
+        report = SeedReport.model_validate(json.loads(raw))
+    except (ValueError, ValidationError, RecursionError):
+        return None
+    return report if report.seed == seed else None
 
 
 def _depth(raw: bytes) -> int:

@@ -46,9 +46,18 @@ from ..scoring import (
     plan_for,
     test_set_bound,
 )
+from ._outputs import finished_seeds
 from ._seeds import score_batch
 
-__all__ = ["Scored", "evaluate", "failed_report", "run_trial", "seed_batches"]
+__all__ = ["Scored", "TrialInterrupted", "evaluate", "failed_report", "run_trial", "seed_batches"]
+
+
+class TrialInterrupted(KeyboardInterrupt):
+    """The process was interrupted while the trial ran; ``report`` keeps the seeds that finished."""
+
+    def __init__(self, report: EvalReport):
+        super().__init__(report.message)
+        self.report = report
 
 
 def seed_batches(seeds: int | str) -> list[list[int]]:
@@ -144,10 +153,14 @@ class _Trial:
                                              "seccomp_sha256": _profile_sha(config.limits.runtime)}
         for batch in batches:
             job = _job(config, data, batch, check.entry.name, check.model_args)
-            outcome = sandbox.run(_request(config, data, self.source, job, trial_id), progress)
-            self._observed(outcome, batch)
+            try:
+                outcome = sandbox.run(_request(config, data, self.source, job, trial_id), progress)
+            except KeyboardInterrupt as exc:  # the sandbox's SandboxInterrupted carries what it collected
+                self.ended_early(getattr(exc, "outcome", None), batch, bound_alpha)
+                raise TrialInterrupted(self.report()) from exc
             if outcome.status is not TrialStatus.OK:
-                return self.fail(outcome.status, outcome.message, batch)
+                return self.ended_early(outcome, batch, bound_alpha)
+            self._observed(outcome, batch)
             scored = score_batch(outcome, batch, data)
             self.probs |= scored.probs
             self.seeds.extend(self.bound_seeds(scored.seeds, bound_alpha) if bound_alpha else scored.seeds)
@@ -156,6 +169,25 @@ class _Trial:
                 return self.fail(TrialStatus.INVALID_OUTPUT, scored.problems[0])
             if config.target is not None and self.goal().decision != Decision.UNDECIDED:
                 break
+
+    def ended_early(self, outcome: SandboxOutcome | None, batch: list[int], bound_alpha: float | None) -> None:
+        """A container that ended other than ok (timeout, oom, crash, interrupt): the seeds that
+        finished are complete on their own and count like any other; the rest fail with its status."""
+        if outcome is None:  # interrupted before the sandbox had anything to say
+            outcome = SandboxOutcome(status=TrialStatus.INTERRUPTED, message=TrialStatus.INTERRUPTED.message)
+        else:
+            self._observed(outcome, batch)
+        done = finished_seeds(outcome.files, batch)
+        if done:
+            scored = score_batch(outcome, done, self.data)
+            self.probs |= scored.probs
+            self.seeds.extend(self.bound_seeds(scored.seeds, bound_alpha) if bound_alpha else scored.seeds)
+        message = outcome.message
+        if len(batch) > 1 or done:
+            finished = sum(1 for s in self.seeds if s.status is TrialStatus.OK)
+            planned = len(self.seeds) + len(batch) - len(done)
+            message = f"{message}; {finished} of {planned} seeds finished"
+        self.fail(outcome.status, message, batch)
 
     def fail(self, status: TrialStatus, message: str, pending: list[int] = ()) -> None:
         done = {s.seed for s in self.seeds}

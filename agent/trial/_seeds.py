@@ -12,7 +12,7 @@ from ..protocol import RunnerReport
 from ..records import SandboxOutcome, TrialStatus
 from ..results import SeedResult
 from ..scoring import classification_report, learning_dynamics
-from ._outputs import InvalidOutput, load_predictions, load_report
+from ._outputs import InvalidOutput, load_predictions, load_report, load_seed_report
 
 
 class BatchScore(NamedTuple):
@@ -26,11 +26,16 @@ class BatchScore(NamedTuple):
 
 
 def score_batch(outcome: SandboxOutcome, seeds: list[int], data: PreparedDataset) -> BatchScore:
-    """Score every seed of one container run."""
+    """Score ``seeds`` of one container run: all of a complete run, or the finished ones of a run that
+    ended otherwise (their records then come from each seed's own ``seed.json``)."""
     y_test = data.test_labels()
     y_val = data.val_labels()
-    runner, report_problem = load_report(outcome.files)
-    by_seed = {s.seed: s for s in runner.seeds} if runner else {}
+    if outcome.status is TrialStatus.OK:
+        runner, report_problem = load_report(outcome.files)
+        by_seed = {s.seed: s for s in runner.seeds} if runner else {}
+    else:  # no report.json: the job never finished
+        runner, report_problem = None, None
+        by_seed = {s: rec for s in seeds if (rec := load_seed_report(outcome.files, s)) is not None}
     entries, probs_by_seed, problems = [], {}, []
     for seed in seeds:
         rec = by_seed.get(seed)

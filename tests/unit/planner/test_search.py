@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import optuna
 import pytest
 
-from agent.planner import CONFIRM_SEEDS, ETA, Goal, PlanContext, SearchPlanner, TrialSummary
+from agent.planner import CONFIRM_SEEDS, ETA, Goal, PlanContext, SearchPlanner, TrialSummary, summary_of
 from agent.planner._space import default_params, suggest
+from agent.records import TrialStatus
 from agent.specs import DataShape
 
 SHAPE = DataShape(modality="image", input_shape=(1, 8, 8), n_classes=10)
@@ -192,3 +195,150 @@ def test_a_candidate_that_cannot_finish_in_the_budget_is_not_promoted():
     nothing_fits = drive(SearchPlanner(seed=9), outcome, 4, goal=FASHION_GOAL, shape=FASHION, n_train=54_000,
                          cost=cost, budget_left_s=60)
     assert [p.action for p in nothing_fits] == ["explore"] * 4
+
+
+# -- trials that run out of time, and trials sized to fit -----------------------------------------
+SLOW = _costs({"mlp": 6.0, "cnn": 30.0, "resnet": 60.0})  # mlp: 12 s explore, 240 s per full-data seed
+MLP_FIRST = by_family(low={"mlp": 0.86, "cnn": 0.84, "resnet": 0.80}, full={"mlp": 0.89, "cnn": 0.93, "resnet": 0.91})
+
+
+def plan(history, cap=None, left=None):
+    """The next proposal for a Fashion-MNIST history, with ``--timeout cap`` and ``left`` s of budget."""
+    return SearchPlanner(seed=9).propose(PlanContext(goal=FASHION_GOAL, shape=FASHION, n_train=54_000,
+                                                     history=history, budget_left_s=left, trial_cap_s=cap))
+
+
+def answer(history, prop, status="ok", values=None, wall_s=None):
+    """``history`` plus ``prop`` run: ok seeds by family unless ``values``; its wall from SLOW unless given;
+    each finished seed trained its epochs at SLOW's epoch time (summary_of's seed_s)."""
+    values = MLP_FIRST(prop)[1] if values is None else values
+    wall, epoch = SLOW(prop)
+    seed_s = epoch * prop.spec.training.epochs if values else None
+    return [*history, TrialSummary(number=len(history) + 1, proposal=prop, status=status, values=values,
+                                   wall_s=wall if wall_s is None else wall_s, epoch_s=epoch, seed_s=seed_s)]
+
+
+def explored(cap=None):
+    """Three explore trials, then the promotion the planner proposes next (the mlp)."""
+    history = []
+    for _ in range(ETA):
+        history = answer(history, plan(history, cap))
+    return history, plan(history, cap)
+
+
+def test_a_promote_that_ran_out_of_time_gets_exactly_its_missing_seeds():
+    history, promote = explored()
+    assert promote.action == "promote" and promote.seeds == [0, 1, 2] and promote.spec.model.family == "mlp"
+    history = answer(history, promote, "timeout", {0: 0.89}, wall_s=400.0)  # seed 1 was cut, seed 2 never ran
+    nxt = plan(history)
+    assert nxt.action == "add_seeds" and nxt.candidate == promote.candidate and nxt.spec == promote.spec
+    assert nxt.seeds == [1, 2]  # never seed 0 again: it finished
+    assert "trial 4 ran out of time" in nxt.reason and "2 of its 2 missing seeds" in nxt.reason
+    assert "split" not in nxt.reason
+    # seed 0 trained 240 s; the other 160 s of the container (seed 1's part too) count as fixed
+    assert nxt.projected_s == pytest.approx(160 + 2 * 240.0)
+    history = answer(history, nxt, values={1: 0.891, 2: 0.892})
+    after = plan(history)
+    assert not (after.candidate == promote.candidate and set(after.seeds) & {0, 1, 2})
+
+
+def test_missing_seeds_that_do_not_fit_one_trial_are_split_over_trials():
+    history, promote = explored()
+    history = answer(history, promote, "timeout", {0: 0.89}, wall_s=400.0)
+    nxt = plan(history, cap=700)  # 700 s / 1.5 fits 160 s + one 240 s seed, not two
+    assert nxt.action == "add_seeds" and nxt.seeds == [1] and nxt.projected_s == pytest.approx(400.0)
+    assert "trial 4 ran out of time: 1 of its 2 missing seeds, split over trials (~400 s a seed)" in nxt.reason
+    history = answer(history, nxt, values={1: 0.891})
+    last = plan(history, cap=700)
+    assert last.action == "add_seeds" and last.candidate == promote.candidate and last.seeds == [2]
+    assert "split over trials" not in last.reason and "the last trial was split" in last.reason
+    history = answer(history, last, values={2: 0.892})
+    assert plan(history, cap=700).candidate != promote.candidate  # nothing missing any more
+
+
+def test_a_budget_too_short_for_one_missing_seed_leaves_the_candidate_where_it_got():
+    history, promote = explored()
+    history = answer(history, promote, "timeout", {0: 0.89}, wall_s=400.0)
+    nxt = plan(history, left=500)  # 560 s with the grace: 160 s + one 240 s seed need 600
+    assert nxt.candidate != promote.candidate and nxt.action == "explore"
+
+
+def test_a_seed_that_did_not_finish_is_never_planned_again_at_the_same_cost():
+    history, promote = explored(cap=600)
+    assert promote.seeds == [0]  # 5 s + 312 s projected: one seed fits 600 s at the safety factor
+    history = answer(history, promote, "timeout", {}, wall_s=600.0)  # it did not finish in the whole cap
+    nxt = plan(history, cap=600)
+    assert nxt.candidate != promote.candidate  # the same 600 s would cut it again: it is not re-proposed
+    free = plan(history)  # without --timeout: all three, each planned at 1.5x the 600 s that did not suffice
+    assert free.action == "add_seeds" and free.candidate == promote.candidate and free.seeds == [0, 1, 2]
+    assert free.projected_s >= 3 * 600.0 * 1.5 and "trial 4 ran out of time" in free.reason
+
+
+def test_a_promote_whose_seeds_do_not_fit_the_cap_is_split():
+    history, full = explored()
+    per = (full.projected_s - 5) / 3  # 240 s scaled x the prior ratio; 5 s fixed per container
+    cap = 1.5 * (5 + 2.5 * per)  # two seeds fit, three do not
+    promote = plan(history, cap=cap)
+    assert promote.action == "promote" and promote.candidate == full.candidate
+    assert promote.seeds == [0, 1] and promote.projected_s == pytest.approx(5 + 2 * per)
+    assert f"(2 now, the rest in later trials: a trial may take {cap:.0f} s)" in promote.reason
+    history = answer(history, promote)
+    rest = plan(history, cap=cap)
+    assert rest.action == "add_seeds" and rest.candidate == full.candidate and rest.seeds == [2]
+    assert "the last trial was split to fit the time a trial may take" in rest.reason
+
+
+def test_a_confirmation_that_ran_out_of_time_gets_its_missing_fresh_seeds():
+    history, promote = explored()
+    history = answer(history, promote, values={0: 0.98, 1: 0.981, 2: 0.982}, wall_s=750.0)
+    confirm = plan(history)
+    assert confirm.action == "confirm" and confirm.seeds == CONFIRM_SEEDS
+    assert confirm.projected_s == pytest.approx(750.0)  # three seeds at the measured 240 s, and 30 s fixed
+    history = answer(history, confirm, "timeout", {CONFIRM_SEEDS[0]: 0.98}, wall_s=300.0)
+    nxt = plan(history)
+    assert nxt.action == "confirm" and nxt.seeds == CONFIRM_SEEDS[1:] and nxt.candidate == promote.candidate
+    assert "trial 5 ran out of time" in nxt.reason
+
+
+def test_every_proposal_carries_its_projection():
+    history, promote = [], None
+    projections = []
+    for _ in range(ETA):
+        prop = plan(history)
+        projections.append(prop.projected_s)
+        history = answer(history, prop)
+    assert projections[0] is None  # nothing measured yet: the study gives it the default deadline
+    walls = [t.wall_s for t in history]
+    assert projections[1] == pytest.approx(3 * walls[0]) and projections[2] == pytest.approx(3 * max(walls[:2]))
+    promote = plan(history)
+    # mlp: 1 explore epoch of 6 s beyond 5 s fixed; 5 full epochs x 6 s x 8 (the data) x the prior 1.3
+    assert promote.projected_s == pytest.approx(5 + 3 * 5 * 6.0 * 8 * 1.3)
+
+
+def test_a_seed_that_finished_with_its_metric_undefined_is_not_run_again():
+    """precision_macro is undefined (None) on a seed that never predicts some class: the trial is ok,
+    every seed finished, and summary_of leaves that seed out of ``values``. It is not missing: running
+    the same seed again repeats the same training (and the same undefined metric), trial after trial."""
+    history, promote = explored()
+    seeds = [SimpleNamespace(seed=s, status="ok", metrics={"precision_macro": v}, extra={},
+                             curves={"epoch_s": [48.0] * 5})
+             for s, v in [(0, 0.89), (1, None), (2, 0.891)]]
+    record = SimpleNamespace(number=len(history) + 1, rung=promote.model_dump(mode="json"), seeds=seeds,
+                             status=TrialStatus.OK, message="ok", details={}, container_s=750.0)
+    summary = summary_of(record, "precision_macro")
+    assert summary.values == {0: 0.89, 2: 0.891}  # what the ledger is told: seed 1 has no value
+    nxt = plan([*history, summary])
+    assert not (nxt.candidate == promote.candidate and 1 in nxt.seeds), nxt.reason
+
+
+def test_the_rest_of_a_later_split_is_not_blamed_on_an_old_timeout():
+    history, promote = explored()
+    history = answer(history, promote, "timeout", {0: 0.95}, wall_s=400.0)  # trial 4
+    history = answer(history, plan(history), values={1: 0.97, 2: 0.93})  # trial 5: its missing seeds, done
+    split = plan(history, cap=700)  # trial 6: undecided at 3 seeds, seeds up to 5 split by --timeout
+    assert split.action == "add_seeds" and split.seeds == [3] and "1 now, the rest in later trials" in split.reason
+    history = answer(history, split, values={3: 0.97})
+    rest = plan(history, cap=700)
+    assert rest.action == "add_seeds" and rest.seeds == [4]
+    # seed 4 is missing because trial 6 was split, not because trial 4 ran out of time (its seeds all ran)
+    assert "trial 4 ran out of time" not in rest.reason, rest.reason

@@ -1,6 +1,7 @@
 """Trials: numbering, finishing with seed results, reading, ranking."""
 
 import hashlib
+import sqlite3
 import threading
 
 import pytest
@@ -8,7 +9,8 @@ from pydantic import ValidationError
 
 from agent.errors import RegistryError
 from agent.records import TrialStatus
-from agent.registry import TrialRecord, TrialState
+from agent.registry import SQLiteRegistry, TrialRecord, TrialState
+from agent.registry._schema import migrate
 from agent.specs import MLPSpec, TrialSpec
 
 from .conftest import SPEC, make_report, run_trial
@@ -164,3 +166,57 @@ def test_list_trials_after_a_number_reads_only_the_rest_with_their_seeds(reg, ru
     assert [len(t.seeds) for t in later] == [3, 0]
     assert reg.list_trials(run.id, "finished", after=1) == done[1:]
     assert reg.list_trials(run.id, after=4) == []
+
+
+PROGRESS = {"seed": 1, "epoch": 3, "epochs": 5, "val_acc": 0.87, "seeds_done": 1, "seeds": 3, "elapsed_s": 41.5}
+
+
+def test_a_running_trial_shows_its_progress(reg, run):
+    trial = reg.start_trial(run.id, SPEC)
+    assert trial.progress is None
+    reg.set_trial_progress(trial.id, PROGRESS)
+    assert reg.get_trial(trial.id).progress == PROGRESS
+    newer = PROGRESS | {"epoch": 4, "val_acc": float("nan")}  # JSON has no NaN: stored as null, as in reports
+    reg.set_trial_progress(trial.id, newer)
+    assert reg.list_trials(run.id)[0].progress == newer | {"val_acc": None}
+
+
+def test_progress_after_the_trial_finished_changes_nothing(reg, run):
+    trial = reg.start_trial(run.id, SPEC)
+    reg.set_trial_progress(trial.id, PROGRESS)
+    done = reg.finish_trial(trial.id, make_report())
+    reg.set_trial_progress(trial.id, PROGRESS | {"epoch": 5})  # a late callback: no error, no change
+    assert reg.get_trial(trial.id) == done
+    pending = reg.start_trial(run.id, SPEC)
+    reg.recover(run.id)
+    reg.set_trial_progress(pending.id, PROGRESS)  # waiting to be re-run: not running either
+    assert reg.get_trial(pending.id).progress is None
+
+
+def test_a_version_2_store_migrates_to_3_and_its_trials_take_progress(tmp_path):
+    """SQLite only: the file written before trials had a progress column."""
+    db = tmp_path / "registry.sqlite"
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        assert migrate(conn, str(db), target=2) == 2
+        assert "progress" not in [row[1] for row in conn.execute("PRAGMA table_info(trials)")]
+        conn.execute("INSERT INTO runs (id, created_at, updated_at, goal, config, status, manifest) VALUES"
+                     " ('run-20260101-000000-abcd', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00',"
+                     " 'old goal', '{}', 'running', '{}')")
+        conn.execute("INSERT INTO trials (id, run_id, number, state, spec, created_at, started_at) VALUES"
+                     " ('run-20260101-000000-abcd-t0001', 'run-20260101-000000-abcd', 1, 'running', '{}',"
+                     " '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00')")
+    finally:
+        conn.close()
+    with SQLiteRegistry(db) as reg:
+        (trial,) = reg.list_trials("run-20260101-000000-abcd")
+        assert trial.progress is None and trial.state is TrialState.RUNNING
+        reg.set_trial_progress(trial.id, PROGRESS)
+        assert reg.get_trial(trial.id).progress == PROGRESS
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        assert conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] == 3
+        with pytest.raises(sqlite3.IntegrityError):  # the column holds JSON or nothing
+            conn.execute("UPDATE trials SET progress = 'not json'")
+    finally:
+        conn.close()

@@ -155,3 +155,16 @@ def test_json_output_is_unchanged(home):
                                "available_offline", "cached"}
     runs = json.loads(run_cli("runs", "list", "--json", home=home, env=env).stdout)
     assert [r["id"] for r in runs] == _run_ids(home) and runs[0]["goal"] == LONG_GOAL
+
+
+def test_a_running_trial_shows_where_it_is(home):
+    run_id = _run_ids(home)[0]
+    with open_registry(home) as reg:
+        (running,) = reg.list_trials(run_id, "running")
+        reg.set_trial_progress(running.id, {"seed": 1, "epoch": 3, "epochs": 5, "val_acc": 0.8712, "seeds_done": 1,
+                                            "seeds": 3, "elapsed_s": 42.0})
+        doc = reg.export_run(run_id)
+    text = "\n".join(render(lambda console: print_run(doc, console), 120))
+    assert "seed 1 epoch 3/5, val_acc 0.8712 (1 of 3 seeds done, 42 s)" in text
+    finished = "\n".join(render(lambda console: print_run(doc | {"trials": doc["trials"][:2]}, console), 120))
+    assert "seeds done" not in finished  # a finished trial shows how it ended, not where it was
