@@ -53,6 +53,7 @@ class TrialStatus(StrEnum):
     OUTPUT_LIMIT = "output_limit"
     INVALID_OUTPUT = "invalid_output"
     INVALID_SUBMISSION = "invalid_submission"
+    INTERRUPTED = "interrupted"
     OK = "ok"
 
     @property
@@ -61,7 +62,7 @@ class TrialStatus(StrEnum):
 
     @property
     def retryable(self) -> bool:
-        return self in (TrialStatus.INFRA_ERROR, TrialStatus.KILLED)
+        return self in (TrialStatus.INFRA_ERROR, TrialStatus.KILLED, TrialStatus.INTERRUPTED)
 
 
 _MESSAGES = {
@@ -75,6 +76,8 @@ _MESSAGES = {
     TrialStatus.OUTPUT_LIMIT: "the trial's output exceeded the size cap",
     TrialStatus.INVALID_OUTPUT: "the trial ended without valid predictions",
     TrialStatus.INVALID_SUBMISSION: "the model file does not satisfy the model contract",
+    TrialStatus.INTERRUPTED: "the run was interrupted (Ctrl-C, SIGTERM or SIGHUP) while this trial ran; "
+                             "its finished seeds are kept",
     TrialStatus.OK: "the trial finished and its predictions were scored",
 }
 
@@ -92,7 +95,12 @@ class SandboxLimits(BaseModel):
 
 
 class SandboxOutcome(BaseModel):
-    """What the host observed about one container run. ``files`` are validated output bytes."""
+    """What the host observed about one container run.
+
+    ``files`` is what the host copied out of /out (safe regular files, size-capped), for every
+    status: a job that ended early may still hold seeds whose ``seed_<k>/.done`` is there. Only
+    those are complete; what to use is the trial layer's decision.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 

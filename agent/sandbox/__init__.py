@@ -1,6 +1,6 @@
 """Sandboxes: where generated models run. The only package that imports ``docker``."""
 
-from ._base import BaseSandbox, ProgressFn, SandboxRequest
+from ._base import BaseSandbox, ProgressFn, SandboxInterrupted, SandboxRequest
 from ._controls import seccomp_sha256
 from ._image import ImageInfo, image_tag
 from ._status import ends_in_runner, status_rules_markdown
@@ -10,6 +10,7 @@ __all__ = [
     "DockerSandbox",
     "ImageInfo",
     "ProgressFn",
+    "SandboxInterrupted",
     "SandboxRequest",
     "build_base_image",
     "build_image",

@@ -8,10 +8,26 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from ..protocol import JobSpec
+from ..protocol import JobSpec, RunnerProgress
 from ..records import SandboxLimits, SandboxOutcome
 
-ProgressFn = Callable[[str, float], None]
+# (phase, seconds since the container started, the runner's newest valid progress line or None).
+# The progress is untrusted (the model can write it): bounded and validated, for display only.
+ProgressFn = Callable[[str, float, RunnerProgress | None], None]
+
+
+class SandboxInterrupted(KeyboardInterrupt):
+    """The host was interrupted while a sandbox ran a trial; ``outcome`` is what it saved.
+
+    ``outcome.status`` is ``interrupted`` and ``outcome.files`` holds what could be copied out
+    of /out in the moment (a seed is complete only if its ``seed_<k>/.done`` is there). A
+    KeyboardInterrupt, so code that does not know it unwinds as it would on Ctrl-C; the
+    original interrupt (with its signal, if any) is ``__cause__``.
+    """
+
+    def __init__(self, outcome: SandboxOutcome):
+        super().__init__(outcome.message)
+        self.outcome = outcome
 
 
 class SandboxRequest(BaseModel):
@@ -32,14 +48,19 @@ class BaseSandbox(abc.ABC):
     Contract: ``run`` never raises for anything the model does; every such outcome is a
     :class:`SandboxOutcome` with a status decided from the host's own observations. It
     raises :class:`~agent.errors.SandboxError` only when the sandbox itself cannot work
-    (engine unreachable, image missing). Implementations must leave nothing behind
-    (containers, temp files) whatever happens, and must be safe to call from several
-    threads at once.
+    (engine unreachable, image missing), and :class:`SandboxInterrupted` when a
+    KeyboardInterrupt (or a subclass) arrives while it runs. Implementations must leave
+    nothing behind (containers, temp files) whatever happens, and must be safe to call from
+    several threads at once.
     """
 
     @abc.abstractmethod
     def run(self, request: SandboxRequest, progress: ProgressFn | None = None) -> SandboxOutcome:
-        """Run the trial to completion (or its deadline) and collect its outputs."""
+        """Run the trial to completion (or its deadline) and collect its outputs.
+
+        ``progress`` is called on every look at the running trial (see :data:`ProgressFn`); an
+        exception it raises ends the run like any other (a KeyboardInterrupt: SandboxInterrupted).
+        """
 
     def reap(self, trial_prefix: str) -> int:
         """Remove what a killed host process left running for trials whose id starts with

@@ -2,13 +2,17 @@
 
 Lifecycle: write the job to a host temp dir (mounted read-only), create the container with
 every control of ``_controls``, start it, then poll until one of: the runner says /out is
-complete (a line on its private stdout), the container exits on its own, or our deadline
-passes (we kill it and record that we did). On the runner's cue we copy /out out of the live
-container (a tmpfs: it vanishes when the container stops, and Docker's archive API cannot
-see tmpfs mounts, so ``tar`` from the read-only image streams it to us through an exec,
-read with a byte cap), then tell the runner to exit. The container is removed in
-``finally``; it never auto-removes. Cleanup never raises: a container that cannot be removed is
-noted on the outcome (``reap`` finds it later by its trial label), never put in its place.
+ready (a line on its private stdout, sent however the job ended), the container exits on its
+own, or our deadline passes (we copy /out once, bounded, then kill it and record that we did).
+Each poll's read of that stdout also yields the runner's newest progress line for ``progress``.
+On the runner's cue we copy /out out of the live container (a tmpfs: it vanishes when the
+container stops, and Docker's archive API cannot see tmpfs mounts, so ``tar`` from the
+read-only image streams it to us through an exec, read with a byte cap), then tell the runner
+to exit. What was copied goes with the outcome whatever its status. Interrupted (a
+KeyboardInterrupt), we copy /out within a bound and raise :class:`SandboxInterrupted`. The
+container is removed in ``finally``; it never auto-removes. Cleanup never raises: a container
+that cannot be removed is noted on the outcome (``reap`` finds it later by its trial label),
+never put in its place.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -26,21 +32,39 @@ import requests.exceptions
 import urllib3.exceptions
 
 from ..errors import SandboxError
-from ..protocol import DONE_LINE, DONE_MARKER
+from ..protocol import DONE_MARKER, RunnerProgress
 from ..records import SandboxOutcome, TrialStatus
 from . import _controls as c
 from . import _files
-from ._base import BaseSandbox, ProgressFn, SandboxRequest
+from ._base import BaseSandbox, ProgressFn, SandboxInterrupted, SandboxRequest
 from ._collect import OutputTooLarge, StreamCut, read_capped, regular_files, stdout_frames
 from ._image import ImageInfo, resolve
+from ._progress import StdoutTail
 from ._status import Observation, decide
 
 EXIT_WAIT_S = 10.0  # how long the runner gets to exit after we collected its output
+DEADLINE_COLLECT_S = 5.0  # at our deadline, copy /out this long at most before the kill: a stuck runner's seeds survive
+INTERRUPT_COLLECT_S = 5.0  # interrupted (Ctrl-C, SIGTERM), copy /out this long at most, then remove the container
+REMOVE_TRIES = 3  # a second Ctrl-C cuts one removal short, not the removal: no container is left behind
 TRIAL_LABEL = "org.research-agent.trial"
 # What an engine call can raise besides docker's own errors (timeouts, a dropped connection).
 _API_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Polled:
+    """What watching a running container gave: its /out (if copied) and what we did to it."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    too_large: bool = False
+    we_killed: bool = False
+    signalled: bool = False  # we told it its output is safe (SIGUSR1)
+
+
+def _no_progress(phase: str, elapsed: float, progress: RunnerProgress | None) -> None:
+    pass
 
 
 def connect(timeout: float = 60.0):
@@ -75,10 +99,10 @@ class DockerSandbox(BaseSandbox):
         }
 
     def run(self, request: SandboxRequest, progress: ProgressFn | None = None) -> SandboxOutcome:
-        progress = progress or (lambda phase, elapsed: None)
+        progress = progress or _no_progress
         self._check_runtime(request.limits.runtime)
         job_dir = Path(tempfile.mkdtemp(prefix="research-agent-job-"))
-        container = None
+        container, interrupt, started = None, None, time.monotonic()
         try:
             _write_job(job_dir, request)
             try:
@@ -86,12 +110,20 @@ class DockerSandbox(BaseSandbox):
             except docker.errors.DockerException as exc:
                 return self._infra(f"could not create the container: {_explain(exc)}")
             outcome = self._supervise(container, request, progress)
+        except KeyboardInterrupt as exc:
+            # Finished seeds are complete on their own (their .done is written last): copy /out
+            # while the container still lives. A second interrupt here still reaches finally.
+            interrupt = exc
+            outcome = self._interrupted(container, time.monotonic() - started)
         finally:
             # Neither step raises: an exception here would replace the scored outcome (or the
             # error that ended the run) and skip the other step.
-            not_removed = _remove(container) if container is not None else None
+            not_removed, cut = _remove_surely(container) if container is not None else (None, None)
             shutil.rmtree(job_dir, ignore_errors=True)
-        return _noted(outcome, not_removed)
+        outcome, interrupt = _noted(outcome, not_removed), interrupt or cut
+        if interrupt is not None:
+            raise SandboxInterrupted(_as_interrupted(outcome)) from interrupt
+        return outcome
 
     def reap(self, trial_prefix: str) -> int:
         """Containers of ours whose trial label starts with ``trial_prefix`` (a killed run's)."""
@@ -126,72 +158,95 @@ class DockerSandbox(BaseSandbox):
         )
 
     def _supervise(self, container, request: SandboxRequest, progress: ProgressFn) -> SandboxOutcome:
-        limits = request.limits
         start_wall = time.time()
         try:
             container.start()
         except docker.errors.DockerException as exc:
             return self._infra(f"could not start the container: {_explain(exc)}", container)
         t0 = time.monotonic()
-        kill_at = t0 + limits.timeout_s + c.KILL_GRACE_S
-        files, too_large, done, we_killed, signalled = {}, False, False, False, False
-        while True:
-            elapsed = time.monotonic() - t0
-            progress("running", elapsed)
-            state = _state(container)
-            if state is None:
-                return self._infra("lost the container while it ran", container)
-            if state.get("Status") not in ("created", "running"):
-                break
-            if time.monotonic() >= kill_at:
-                we_killed = _kill(container)
-                break
-            if _runner_done(container):
-                progress("collecting", elapsed)
-                try:
-                    files = self._collect(container)
-                except OutputTooLarge:
-                    too_large = True
-                done = DONE_MARKER in files
-                _signal_exit(container)
-                signalled = True
-                break
-            time.sleep(max(0.0, min(poll_interval(elapsed), kill_at - time.monotonic())))
+        polled = self._poll(container, t0 + request.limits.timeout_s + c.KILL_GRACE_S, t0, progress)
+        if polled is None:
+            return self._infra("lost the container while it ran", container)
         # A kill at the deadline that failed (it had just exited, or the API hiccupped) is not
         # ours; if it is still running, _wait_exit kills it, and then the kill is ours.
         state, killed_on_exit = _wait_exit(container)
         if "ExitCode" not in state or state.get("Status") in ("created", "running"):
             return self._infra("could not learn how the container ended (the engine did not say)", container)
-        exit_ignored = killed_on_exit and signalled
-        we_killed = we_killed or killed_on_exit  # our kill, never a retryable "killed" (137)
-        wall = time.monotonic() - t0
         stderr = _stderr_tail(container)
         obs = Observation(
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
-            we_killed=we_killed,
-            exit_ignored=exit_ignored,
-            done_marker=done,
-            output_too_large=too_large,
+            we_killed=polled.we_killed or killed_on_exit,  # our kill, never a retryable "killed" (137)
+            exit_ignored=killed_on_exit and polled.signalled,
+            done_marker=DONE_MARKER in polled.files,
+            output_too_large=polled.too_large,
             stderr_tail=stderr,
-            wall_s=wall,
-            deadline_s=limits.timeout_s,
+            wall_s=time.monotonic() - t0,
+            deadline_s=request.limits.timeout_s,
             runner_deadline_s=request.job.deadline_s,
         )
         status, message = decide(obs)
         return SandboxOutcome(
-            status=status,
-            message=message,
-            exit_code=obs.exit_code,
-            oom_killed=obs.oom_killed,
-            we_killed=we_killed,
-            wall_s=wall,
-            start_s=start_wall,
-            stderr_tail=stderr,
-            files=files if status is TrialStatus.OK else {},
-            image=self.image.id,
-            container_id=container.id,
+            status=status, message=message, exit_code=obs.exit_code, oom_killed=obs.oom_killed,
+            we_killed=obs.we_killed, wall_s=obs.wall_s, start_s=start_wall, stderr_tail=stderr,
+            files=polled.files,  # every status: the trial layer keeps the seeds whose .done is there
+            image=self.image.id, container_id=container.id,
         )
+
+    def _poll(self, container, kill_at: float, t0: float, progress: ProgressFn) -> _Polled | None:
+        """Watch until the runner's cue (copy /out), its exit, or our deadline (copy, then kill).
+
+        None when the container vanished. One read of the stdout tail per look serves both the
+        done cue and the progress shown to the user.
+        """
+        polled, latest = _Polled(), None
+        while True:
+            elapsed = time.monotonic() - t0
+            state = _state(container)
+            if state is None:
+                return None
+            if state.get("Status") not in ("created", "running"):
+                return polled
+            if time.monotonic() >= kill_at:
+                progress("collecting", elapsed, latest)  # a stuck runner's finished seeds survive
+                polled.files, polled.too_large = self._collect_within(container, DEADLINE_COLLECT_S)
+                polled.we_killed = _kill(container)
+                return polled
+            tail = _stdout_tail(container)
+            latest = tail.progress or latest
+            progress("running", elapsed, latest)
+            if tail.done:
+                progress("collecting", elapsed, latest)
+                polled.files, polled.too_large = self._collect_capped(container)
+                _signal_exit(container)
+                polled.signalled = True
+                return polled
+            time.sleep(max(0.0, min(poll_interval(elapsed), kill_at - time.monotonic())))
+
+    def _interrupted(self, container, wall_s: float) -> SandboxOutcome:
+        """The outcome of a run the host was interrupted in: what /out held, copied within a bound."""
+        files, _ = self._collect_within(container, INTERRUPT_COLLECT_S) if container is not None else ({}, False)
+        status, message = decide(Observation(exit_code=None, oom_killed=False, we_killed=False, done_marker=False,
+                                             output_too_large=False, stderr_tail="", interrupted=True))
+        return SandboxOutcome(status=status, message=message, wall_s=wall_s, files=files, image=self.image.id,
+                              container_id=getattr(container, "id", "") or "")
+
+    def _collect_capped(self, container) -> tuple[dict[str, bytes], bool]:
+        """``(files, too_large)``: /out, or nothing and True when it went past the cap."""
+        try:
+            return self._collect(container), False
+        except OutputTooLarge:
+            return {}, True
+
+    def _collect_within(self, container, limit_s: float) -> tuple[dict[str, bytes], bool]:
+        """:meth:`_collect_capped`, waited for at most ``limit_s`` (then nothing): a stuck exec
+        never holds up the kill. The thread ends with the container's stream."""
+        box: list[tuple[dict[str, bytes], bool]] = []
+        worker = threading.Thread(target=lambda: box.append(self._collect_capped(container)),
+                                  name="sandbox-collect", daemon=True)
+        worker.start()
+        worker.join(limit_s)
+        return box[0] if box else ({}, False)
 
     def _collect(self, container) -> dict[str, bytes]:
         """tar /out inside the live container, streamed out through an exec, capped."""
@@ -270,13 +325,13 @@ def _state(container) -> dict | None:
         return {"Status": "running"}  # a transient API hiccup; the deadline still applies
 
 
-def _runner_done(container) -> bool:
-    """The runner's cue on its private stdout (only a cue to collect, never a status)."""
+def _stdout_tail(container) -> StdoutTail:
+    """The runner's last stdout lines: its done cue and progress (cues only, never a status)."""
     try:
         tail = container.logs(stdout=True, stderr=False, tail=20)
     except (docker.errors.DockerException, requests.exceptions.RequestException):
-        return False
-    return DONE_LINE.encode() in tail
+        tail = b""
+    return StdoutTail(tail)
 
 
 def _kill(container) -> bool:
@@ -329,3 +384,22 @@ def _remove(container) -> str | None:
         return f"could not remove container {container.id[:12]}: {_explain(exc)}"
     return None
 
+
+
+def _remove_surely(container) -> tuple[str | None, KeyboardInterrupt | None]:
+    """:func:`_remove`, tried again when a KeyboardInterrupt cuts it short; that interrupt is
+    returned (the caller raises it once the container is gone), never lost."""
+    cut = None
+    for _ in range(REMOVE_TRIES):
+        try:
+            return _remove(container), cut
+        except KeyboardInterrupt as exc:
+            cut = exc
+    return f"could not remove container {container.id[:12]}: interrupted", cut
+
+
+def _as_interrupted(outcome: SandboxOutcome) -> SandboxOutcome:
+    """An outcome that ended while the interrupt was being cleaned up is reported as interrupted."""
+    if outcome.status is TrialStatus.INTERRUPTED:
+        return outcome
+    return outcome.model_copy(update={"status": TrialStatus.INTERRUPTED, "message": TrialStatus.INTERRUPTED.message})

@@ -1,12 +1,13 @@
 """Decide a trial's status from what the host observed. Pure; one ordered table, first match wins.
 
 Order (DESIGN.md, "Status of a trial"; ``RULES`` below is the one source, docs/status.md its
-rendering): infra_error (the runner's own failure exit, before it imported the model) >
-timeout (our timer, or the runner's own deadline exit near it) > policy_violation (SIGSYS) >
-oom (OOMKilled) > killed (137 without OOM or our timer) > resource_limit (SIGXFSZ/SIGBUS) >
-invalid_submission (the runner's rejection exit 65) > on any other non-zero exit: oom
-(allocator errors), resource_limit (ENOSPC/EAGAIN/EMFILE), else crashed > output_limit >
-invalid_output (exit 0 without the done marker) > ok. Docker/API/image problems are
+rendering): interrupted (the host itself was stopped while the container ran) > infra_error
+(the runner's own failure exit, before it imported the model) > timeout (our timer, or the
+runner's own deadline exit near it) > policy_violation (SIGSYS) > oom (OOMKilled) > killed
+(137 without OOM or our timer) > resource_limit (SIGXFSZ/SIGBUS) > invalid_submission (the
+runner's rejection exit 65) > on any other non-zero exit: oom (allocator errors),
+resource_limit (ENOSPC/EAGAIN/EMFILE), else crashed > output_limit > invalid_output (exit 0
+without the done marker) > ok. Docker/API/image problems are
 infra_error too, decided by the backend before there is anything to observe.
 
 The stderr tail is written by the model's own process, so it only ever picks between failure
@@ -59,6 +60,7 @@ class Observation:
     deadline_s: float = 0.0  # the host's: it kills at this + grace
     runner_deadline_s: float | None = None  # the one handed to the runner (None: derive it from ours)
     exit_ignored: bool = False  # we killed it because it kept running after we collected /out
+    interrupted: bool = False  # the host was interrupted (Ctrl-C, SIGTERM, SIGHUP) while it ran
 
     @property
     def runner_deadline(self) -> float:
@@ -102,6 +104,9 @@ def _timeout_message(obs: Observation) -> str:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule(TrialStatus.INTERRUPTED, "the host was interrupted (Ctrl-C, SIGTERM or SIGHUP) while the container ran",
+         lambda o: o.interrupted,
+         lambda o: TrialStatus.INTERRUPTED.message),
     Rule(TrialStatus.INFRA_ERROR, f"the runner's own failure exit ({EXIT_RUNNER_ERROR}), before it imported the model",
          lambda o: o.exit_code == EXIT_RUNNER_ERROR,
          lambda o: f"the runner failed before importing the model: {o.last_line or 'no error output'}"),

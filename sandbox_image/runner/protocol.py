@@ -8,9 +8,10 @@ version and on every field name.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+import math
+from dataclasses import asdict, dataclass, field, fields
 
-PROTOCOL_VERSION = 2  # 2: the host names the model entry and its constructor arguments
+PROTOCOL_VERSION = 3  # 3: each seed is complete on its own (seed.json, its .done), progress lines
 
 # Paths inside the container (the host mounts/creates exactly these).
 JOB_DIR = "/job"
@@ -21,6 +22,12 @@ DONE_MARKER = ".done"
 # is complete: the host's cue to copy /out out of the live container. Not a status.
 DONE_LINE = "RESEARCH_AGENT_RUNNER_DONE"
 REPORT_FILE = "report.json"
+SEED_REPORT_FILE = "seed.json"  # in seed_<k>/: that seed's record, as report.json's seeds[i]
+SEED_DONE_MARKER = ".done"  # in seed_<k>/, written last: a seed without it is never used
+# One line per epoch on the protocol pipe: this prefix, a space, one JSON RunnerProgress. The
+# supervisor passes on only such lines, at most MAX_PROGRESS_LINE bytes; the host ignores the rest.
+PROGRESS_LINE = "RESEARCH_AGENT_PROGRESS"
+MAX_PROGRESS_LINE = 512
 
 # Advisory exit codes. The host decides the status from what it observes; these only pick
 # the message for failures the runner itself detected. A model can fake any of them, which
@@ -121,5 +128,27 @@ class SeedCurves:
     lr: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class RunnerProgress:
+    """One progress line (message 6): where training is. Informational; the model can forge it."""
+
+    seed: int
+    epoch: int  # epochs this seed has finished
+    epochs: int
+    val_acc: float | None
+    seeds_done: int  # seeds whose .done is written
+    seeds: int
+
+    def line(self) -> str:
+        record = asdict(self)
+        if record["val_acc"] is not None and not math.isfinite(record["val_acc"]):
+            record["val_acc"] = None  # NaN is no JSON; the host would drop the whole line
+        return f"{PROGRESS_LINE} {json.dumps(record)}"
+
+
 def seed_dir(seed: int) -> str:
     return f"seed_{seed}"
+
+
+def seed_file(seed: int, name: str) -> str:
+    return f"{seed_dir(seed)}/{name}"

@@ -102,8 +102,12 @@ def train_seed(
     gen: torch.Generator,
     device,
     on_first_step: Callable[[], None] | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> SeedResult:
-    """Train for ``job.epochs`` (or until early stopping); keep the best weights when stopping early."""
+    """Train for ``job.epochs`` (or until early stopping); keep the best weights when stopping early.
+
+    ``on_epoch(epoch, val_acc)`` is called after each epoch's validation predictions.
+    """
     model.to(device)
     opt = make_optimizer(job, model.parameters())
     schedule = make_schedule(job, opt)
@@ -122,6 +126,8 @@ def train_seed(
                             ("epoch_s", time.perf_counter() - start)):
             getattr(result.curves, name).append(value)
         result.val_probs.append(probs)
+        if on_epoch is not None:
+            on_epoch(epoch, val_acc)
         if schedule is not None:
             schedule.step()
         if val_loss < best_loss:

@@ -1,8 +1,9 @@
-"""Trains normally but refuses to exit after its output is collected: it ignores SIGUSR1
-(the host's "you may exit" signal) and SIGTERM, and swaps ``signal.sigtimedwait`` (the
-runner's linger) for a long sleep. The host waits EXIT_WAIT_S (10 s), kills it itself and
-reports ``timeout`` ("kept running after its output was collected"). It must not be
-``killed``: that status means a SIGKILL we did not send, and is retried.
+"""Trains normally but tries to refuse to exit after its output is collected: it ignores
+SIGUSR1 (the host's "you may exit" signal) and SIGTERM, and swaps ``signal.sigtimedwait`` (the
+linger) for a long sleep. All of that happens in the job's process; the linger and SIGUSR1
+belong to the supervisor, a separate process the model never runs in, so the trial ends
+normally, ``ok``. (Were it to hang there, the host would wait EXIT_WAIT_S, kill it and report
+``timeout``, "kept running after its output was collected": never ``killed``, which is retried.)
 """
 
 SOURCE = """
@@ -24,9 +25,7 @@ class Model(nn.Module):
 """
 
 
-def test_refusing_to_exit_is_our_timeout_not_killed(hostile):
-    # --timeout 30: the runner's own deadline (29 s) must come after the host's 10 s exit wait.
+def test_the_job_s_signal_tricks_do_not_reach_the_supervisor(hostile):
     run = hostile(SOURCE, "--timeout", "30")
-    assert run.status == "timeout", run.explain()
-    assert run.sandbox["we_killed"] is True, run.explain()
-    assert "after its output was collected" in run.message, run.explain()
+    assert run.status == "ok", run.explain()
+    assert run.sandbox["we_killed"] is False and run.sandbox["exit_code"] == 0, run.explain()

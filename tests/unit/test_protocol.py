@@ -36,8 +36,23 @@ def runner_protocol():
 def test_versions_and_constants_match(runner_protocol):
     assert runner_protocol.PROTOCOL_VERSION == host.PROTOCOL_VERSION
     for name in ("DONE_MARKER", "DONE_LINE", "REPORT_FILE", "EXIT_OK", "EXIT_CRASHED",
-                 "EXIT_REJECTED", "EXIT_DEADLINE", "EXIT_RUNNER_ERROR"):
+                 "EXIT_REJECTED", "EXIT_DEADLINE", "EXIT_RUNNER_ERROR", "SEED_REPORT_FILE",
+                 "SEED_DONE_MARKER", "PROGRESS_LINE", "MAX_PROGRESS_LINE"):
         assert getattr(runner_protocol, name) == getattr(host, name), name
+    for seed in (0, 7):
+        assert runner_protocol.seed_dir(seed) == host.seed_dir(seed)
+        assert runner_protocol.seed_file(seed, "x.npy") == host.seed_file(seed, "x.npy")
+
+
+def test_progress_fields_match_and_the_runner_s_line_is_valid_on_the_host(runner_protocol):
+    runner_fields = [f.name for f in dataclasses.fields(runner_protocol.RunnerProgress)]
+    assert runner_fields == list(host.RunnerProgress.model_fields)
+    line = runner_protocol.RunnerProgress(seed=3, epoch=2, epochs=5, val_acc=0.875, seeds_done=1, seeds=3).line()
+    prefix, _, payload = line.partition(" ")
+    assert prefix == host.PROGRESS_LINE and len(line) <= host.MAX_PROGRESS_LINE
+    assert host.RunnerProgress.model_validate_json(payload).val_acc == 0.875
+    nan = runner_protocol.RunnerProgress(seed=3, epoch=2, epochs=5, val_acc=float("nan"), seeds_done=1, seeds=3)
+    assert host.RunnerProgress.model_validate_json(nan.line().partition(" ")[2]).val_acc is None
 
 
 def test_job_fields_match(runner_protocol):
@@ -73,7 +88,8 @@ def test_curve_fields_match(runner_protocol):
 # --- PROTOCOL.md: generated field tables and the documented output files ---------------------
 
 DOC = RUNNER_DIR / "PROTOCOL.md"
-WIRE_MODELS = (host.JobSpec, host.RunnerReport, host.ModelSummary, host.SeedReport, host.SeedCurves)
+WIRE_MODELS = (host.JobSpec, host.RunnerReport, host.ModelSummary, host.SeedReport, host.SeedCurves,
+               host.RunnerProgress)
 REGENERATE = "python -m tests.unit.test_protocol --write"
 _END = "<!-- /generated -->"
 _BOUNDS = {"ge": ">= {}", "gt": "> {}", "le": "<= {}", "lt": "< {}", "min_length": "length >= {}",
@@ -253,7 +269,15 @@ def test_runner_writes_the_documented_files(tmp_path):
             assert (str(arr.dtype), arr.shape) == (dtype, shape), path
     report = host.RunnerReport.model_validate_json(files[host.REPORT_FILE])
     assert [s.seed for s in report.seeds] == seeds
+    for seed, record in zip(seeds, report.seeds, strict=True):  # each seed is complete on its own
+        assert host.SeedReport.model_validate_json(files[host.seed_file(seed, host.SEED_REPORT_FILE)]) == record
     assert host.DONE_LINE in stdout.splitlines()
+    progress = [host.RunnerProgress.model_validate_json(line.partition(" ")[2])
+                for line in stdout.splitlines() if line.startswith(host.PROGRESS_LINE + " ")]
+    epochs = SIZES["epochs_run"]
+    assert [(p.seed, p.epoch, p.seeds_done) for p in progress] == [
+        (0, 1, 0), (0, 2, 0), (0, 2, 1), (3, 1, 1), (3, 2, 1), (3, 2, 2)]
+    assert {(p.epochs, p.seeds) for p in progress} == {(epochs, len(seeds))}
 
 
 if __name__ == "__main__":

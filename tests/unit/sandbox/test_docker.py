@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import tarfile
+import time
 from pathlib import Path
 
 import docker.errors
 import pytest
 import requests.exceptions
 
-from agent.protocol import DONE_LINE, JobSpec
+from agent.protocol import DONE_LINE, PROGRESS_LINE, JobSpec, RunnerProgress
 from agent.records import SandboxLimits, TrialStatus
+from agent.sandbox import SandboxInterrupted, _docker
 from agent.sandbox import _controls as c
-from agent.sandbox import _docker
 from agent.sandbox._base import SandboxRequest
 from agent.sandbox._collect import OutputTooLarge
 from agent.sandbox._image import ImageInfo
@@ -26,10 +28,12 @@ class FakeContainer:
 
     id = "c0ffee" * 10 + "abcd"
 
-    def __init__(self, *, exit_code=0, runs=False, kill_error=None, remove_error=None, done=False):
+    def __init__(self, *, exit_code=0, runs=False, kill_error=None, remove_error=None, done=False,
+                 stdout=b"", usr1_exit=0):
         self.exit_code, self.running = exit_code, runs
         self.kill_error, self.remove_error, self.done = kill_error, remove_error, done
         self.attrs, self.kills, self.removed = {}, [], False
+        self.stdout, self.usr1_exit = stdout, usr1_exit  # its progress lines; its exit code after SIGUSR1
 
     def start(self):
         pass
@@ -39,7 +43,9 @@ class FakeContainer:
         self.attrs = {"State": {"Status": status, "ExitCode": self.exit_code, "OOMKilled": False}}
 
     def logs(self, stdout=True, stderr=False, tail=None):
-        return DONE_LINE.encode() + b"\n" if (stdout and self.done) else b""
+        if not stdout:
+            return b""
+        return self.stdout + (DONE_LINE.encode() + b"\n" if self.done else b"")
 
     def kill(self, signal="SIGKILL"):
         self.kills.append(signal)
@@ -47,7 +53,7 @@ class FakeContainer:
             self.running = False  # it exited on its own in the meantime: that is why the kill failed
             raise self.kill_error
         if signal == "SIGKILL" or signal == "SIGUSR1":
-            self.running, self.exit_code = False, 137 if signal == "SIGKILL" else 0
+            self.running, self.exit_code = False, 137 if signal == "SIGKILL" else self.usr1_exit
 
     def wait(self, timeout=None):
         return {"StatusCode": self.exit_code}
@@ -74,7 +80,8 @@ class FakeClient:
 
 def sandbox(container, api=None) -> _docker.DockerSandbox:
     box = object.__new__(_docker.DockerSandbox)  # no engine: the constructor would ask one
-    box.client = FakeClient(container, api)
+    # Without an API of its own, /out is an empty archive (the deadline copies it before the kill).
+    box.client = FakeClient(container, api if api is not None else FakeAPI(frames(out_tar({}))))
     box.image = ImageInfo(id="sha256:" + "ab" * 32, tag="research-agent-sandbox:cpu", labels={})
     box.host_cpus, box.runtimes = 2, set()
     return box
@@ -313,3 +320,121 @@ def test_collect_maps_an_engine_refusal_to_no_files():
     api.post = refused
     assert sandbox(FakeContainer(), api)._collect(FakeContainer()) == {}
     assert all(r.closed for r in api.responses)
+
+
+# -- partial output: files kept for every status, a copy at our deadline, progress, interrupts ----
+
+SEED_0 = {"seed_0/test_probs.npy": b"t", "seed_0/val_probs.npy": b"v", "seed_0/seed.json": b"{}",
+          "seed_0/.done": b"done\n"}
+PROGRESS = {"seed": 1, "epoch": 2, "epochs": 4, "val_acc": 0.5, "seeds_done": 1, "seeds": 3}
+
+
+def progress_line(record: dict) -> bytes:
+    return f"{PROGRESS_LINE} {json.dumps(record)}\n".encode()
+
+
+def test_the_files_of_a_failed_job_are_kept_with_its_status(tmp_path, job_dirs):
+    # The runner's cue came, but the job had crashed (no whole-job .done): the status is the
+    # exit code's, and seed 0's files come with it.
+    container = FakeContainer(runs=True, done=True, usr1_exit=1)
+    outcome = sandbox(container, FakeAPI(frames(out_tar(SEED_0)))).run(request(tmp_path))
+    assert outcome.status is TrialStatus.CRASHED and outcome.files == SEED_0
+
+
+def test_at_our_deadline_out_is_copied_before_the_kill(tmp_path, job_dirs, monkeypatch):
+    monkeypatch.setattr(c, "KILL_GRACE_S", 0.0)
+    container = FakeContainer(runs=True)  # never sends the cue: a stuck runner
+    api = FakeAPI(frames(out_tar(SEED_0)))
+    outcome = sandbox(container, api).run(request(tmp_path, timeout_s=0.01))
+    assert outcome.status is TrialStatus.TIMEOUT and outcome.we_killed
+    assert outcome.files == SEED_0 and api.execs and container.kills == ["SIGKILL"]
+
+
+class SlowAPI(FakeAPI):
+    """An exec that hangs (a wedged engine): the copy must not hold up the kill or the removal."""
+
+    def __init__(self, body: bytes, hang_s: float):
+        super().__init__(body)
+        self.hang_s = hang_s
+
+    def post(self, url, json=None, stream=False, timeout=None):
+        time.sleep(self.hang_s)
+        return super().post(url, json=json, stream=stream, timeout=timeout)
+
+
+def test_the_copy_at_our_deadline_is_bounded(tmp_path, job_dirs, monkeypatch):
+    monkeypatch.setattr(c, "KILL_GRACE_S", 0.0)
+    monkeypatch.setattr(_docker, "DEADLINE_COLLECT_S", 0.2)
+    started = time.monotonic()
+    outcome = sandbox(FakeContainer(runs=True), SlowAPI(frames(out_tar(SEED_0)), 1.0)).run(
+        request(tmp_path, timeout_s=0.01))
+    assert time.monotonic() - started < 0.9
+    assert outcome.status is TrialStatus.TIMEOUT and outcome.files == {}
+    time.sleep(1.0)  # let the abandoned copy finish before the test's thread checks
+
+
+def test_progress_gets_the_newest_valid_line_on_every_look(tmp_path, job_dirs):
+    bad = progress_line(PROGRESS | {"val_acc": 7.0})  # out of range: skipped, the older one counts
+    container = FakeContainer(runs=True, done=True, stdout=progress_line(PROGRESS) + bad)
+    calls = []
+    sandbox(container, FakeAPI(frames(out_tar({".done": b"done"})))).run(
+        request(tmp_path), lambda *args: calls.append(args))
+    assert [phase for phase, _, _ in calls] == ["running", "collecting"]
+    assert all(p == RunnerProgress(**PROGRESS) for _, _, p in calls)
+
+
+def _interrupt_when_running(phase, elapsed, progress):
+    if phase == "running":
+        raise KeyboardInterrupt
+
+
+def test_an_interrupt_copies_out_removes_the_container_and_raises_with_the_outcome(tmp_path, job_dirs):
+    container = FakeContainer(runs=True)
+    with pytest.raises(SandboxInterrupted) as caught:
+        sandbox(container, FakeAPI(frames(out_tar(SEED_0)))).run(request(tmp_path), _interrupt_when_running)
+    outcome = caught.value.outcome
+    assert isinstance(caught.value, KeyboardInterrupt) and type(caught.value.__cause__) is KeyboardInterrupt
+    assert outcome.status is TrialStatus.INTERRUPTED and outcome.status.retryable
+    assert outcome.files == SEED_0 and outcome.container_id == container.id
+    assert container.removed and not any(d.exists() for d in job_dirs)
+
+
+def test_the_copy_after_an_interrupt_is_bounded(tmp_path, job_dirs, monkeypatch):
+    monkeypatch.setattr(_docker, "INTERRUPT_COLLECT_S", 0.2)
+    container = FakeContainer(runs=True)
+    started = time.monotonic()
+    with pytest.raises(SandboxInterrupted) as caught:
+        sandbox(container, SlowAPI(frames(out_tar(SEED_0)), 1.0)).run(request(tmp_path), _interrupt_when_running)
+    assert time.monotonic() - started < 0.9
+    assert caught.value.outcome.files == {} and container.removed
+    time.sleep(1.0)
+
+
+def test_a_second_interrupt_during_the_removal_still_removes_the_container(tmp_path, job_dirs):
+    class Impatient(FakeContainer):
+        tries = 0
+
+        def remove(self, force=False, v=False):
+            self.tries += 1
+            if self.tries == 1:
+                raise KeyboardInterrupt  # the user pressed Ctrl-C again
+            super().remove(force, v)
+
+    container = Impatient(runs=True)
+    with pytest.raises(SandboxInterrupted):
+        sandbox(container, FakeAPI(frames(out_tar(SEED_0)))).run(request(tmp_path), _interrupt_when_running)
+    assert container.removed and container.tries == 2
+
+
+def test_an_interrupt_during_the_removal_of_a_finished_run_is_still_an_interrupt(tmp_path, job_dirs):
+    class Interrupted(FakeContainer):
+        def remove(self, force=False, v=False):
+            if not self.removed:
+                self.removed = "once"
+                raise KeyboardInterrupt
+            super().remove(force, v)
+
+    container = Interrupted(exit_code=1)
+    with pytest.raises(SandboxInterrupted) as caught:
+        sandbox(container).run(request(tmp_path))
+    assert caught.value.outcome.status is TrialStatus.INTERRUPTED and container.removed is True

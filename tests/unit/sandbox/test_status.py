@@ -12,6 +12,7 @@ DOCS = Path(__file__).resolve().parents[3] / "docs" / "status.md"
 
 # DESIGN.md, "Status of a trial", written out: one entry per rule, in its order.
 DESIGN_ORDER = [
+    "interrupted",  # the host itself was interrupted while the container ran
     "infra_error",  # the runner's own failure exit before it imported the model
     "timeout",  # our timer, or the runner's own deadline exit near it
     "policy_violation",  # SIGSYS/159
@@ -70,6 +71,10 @@ def obs(**kw) -> Observation:
         ({"exit_code": 1, "output_too_large": True}, TrialStatus.CRASHED),
         ({"output_too_large": True, "done_marker": False}, TrialStatus.OUTPUT_LIMIT),
         ({"exit_code": 0, "stderr_tail": "MemoryError", "done_marker": False}, TrialStatus.INVALID_OUTPUT),
+        # the host's own interruption comes first, whatever the container did meanwhile
+        ({"interrupted": True}, TrialStatus.INTERRUPTED),
+        ({"interrupted": True, "exit_code": 70, "we_killed": True}, TrialStatus.INTERRUPTED),
+        ({"interrupted": True, "exit_code": None, "done_marker": False}, TrialStatus.INTERRUPTED),
     ],
 )
 def test_decide(kw, expected):
@@ -98,7 +103,8 @@ def test_the_rule_table_is_in_design_order():
     assert [rule.status.value for rule in _status.RULES] == DESIGN_ORDER
     assert {rule.status for rule in _status.RULES} == set(TrialStatus)  # every status can be decided
     assert all(s.message for s in TrialStatus)
-    assert {s for s in TrialStatus if s.retryable} == {TrialStatus.INFRA_ERROR, TrialStatus.KILLED}
+    assert {s for s in TrialStatus if s.retryable} == {TrialStatus.INFRA_ERROR, TrialStatus.KILLED,
+                                                       TrialStatus.INTERRUPTED}
 
 
 def test_decide_is_the_first_matching_rule_of_the_table():
@@ -110,6 +116,7 @@ def test_decide_is_the_first_matching_rule_of_the_table():
 
 
 WITNESSES = [  # one observation per rule of DESIGN_ORDER
+    {"interrupted": True, "exit_code": None, "done_marker": False},
     {"exit_code": 70}, {"we_killed": True, "exit_code": 137}, {"exit_code": 159},
     {"exit_code": 137, "oom_killed": True}, {"exit_code": 137}, {"exit_code": 153}, {"exit_code": 65},
     {"exit_code": 1, "stderr_tail": "MemoryError"}, {"exit_code": 1, "stderr_tail": "No space left on device"},
