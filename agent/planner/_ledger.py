@@ -17,15 +17,10 @@ from types import MappingProxyType
 from ..scoring import Decision, GoalDecision, decide_goal, test_set_bound
 from ..specs import Goal, TrialSpec
 from ._base import PlanContext, TrialSummary
+from ._cost import FULL_ACTIONS, OUT_OF_TIME, OVERRUN_FACTOR, PRIOR_COST_RATIO, machine_costs, seed_time
 
 __all__ = ["OUT_OF_TIME", "Candidate", "Ledger"]
 
-_FULL_ACTIONS = ("promote", "add_seeds")
-# Statuses that say a trial ran out of time, not that the model is broken: its finished seeds
-# count, and the missing ones are planned again in trials that fit.
-OUT_OF_TIME = frozenset({"timeout", "interrupted"})
-PRIOR_COST_RATIO = 1.3  # full-data trials took 1.25-1.35x the scaled projection (Fashion-MNIST, 2 cores)
-OVERRUN_FACTOR = 1.5  # a seed that did not finish in W seconds is planned at W times this
 STALL_LIMIT = 2  # trials in a row that ran out of time without finishing a seed: it is too slow, not unlucky
 
 
@@ -181,7 +176,7 @@ class Ledger:
         best_id = self._best_after(candidates, cand)
         best = candidates[best_id].score if best_id is not None else None
         return replace(self, candidates=MappingProxyType(candidates), best_id=best_id,
-                       best_scores=(*self.best_scores, best), **self._costs(old, t))
+                       best_scores=(*self.best_scores, best), **machine_costs(self, old, t))
 
     def decide(self, values: Mapping[int, float], checkpoints: tuple[int, ...] | None = None,
                test_bounds: Mapping[int, tuple[float, float]] | None = None) -> GoalDecision:
@@ -211,23 +206,6 @@ class Ledger:
         return sorted(scored, key=lambda c: -c.score)
 
     # -- one trial -----------------------------------------------------------------------------
-    def _costs(self, old: Candidate, t: TrialSummary) -> dict:
-        """What a full-data trial taught about this machine: its seeds' time against the projection."""
-        out: dict = {}
-        if t.proposal.action == "explore" and t.wall_s is not None:
-            out["explore_wall_s"] = max(self.explore_wall_s or 0.0, t.wall_s)
-        scaled = old.scaled_cost(self.n_train) if self.n_train is not None else None
-        if (t.proposal.action not in _FULL_ACTIONS or old.seed_s is not None or scaled is None
-                or t.wall_s is None or scaled[0] <= 0):
-            return out
-        per_seed, fixed = scaled
-        if t.seed_s is not None:  # a finished seed is a measurement, whatever ended its trial
-            out["cost_ratios"] = (*self.cost_ratios, t.seed_s / per_seed)
-            out["cost_floor"] = 0.0  # measured since: an older candidate's slowness no longer bounds it
-        elif t.status in OUT_OF_TIME:  # not one seed finished in what the container had: a lower bound
-            out["cost_floor"] = max(self.cost_floor, max(0.0, t.wall_s - fixed) / per_seed)
-        return out
-
     def _updated(self, c: Candidate, t: TrialSummary) -> Candidate:
         p, ok = t.proposal, t.status == "ok"
         late = (*c.out_of_time, t.number) if t.status in OUT_OF_TIME else c.out_of_time
@@ -238,10 +216,10 @@ class Ledger:
             cost = (t.wall_s, t.epoch_s) if t.wall_s is not None and t.epoch_s is not None else c.low_cost
             return replace(c, spec=p.spec, params=p.params, low=t.values.get(p.seeds[0]) if ok else None,
                            failed=not ok, low_cost=cost, out_of_time=late)
-        if p.action in _FULL_ACTIONS:
+        if p.action in FULL_ACTIONS:
             full = {**c.full, **t.values}
             bounds = {**c.test_bounds, **t.test_bounds}
-            seed_s, fixed_s, floor = self._seed_time(c, t)
+            seed_s, fixed_s, floor = seed_time(c, t)
             broken = (not ok and t.status not in OUT_OF_TIME) or stalled >= STALL_LIMIT
             return replace(c, promoted=True, ran=ran, stalled=stalled, full_spec=p.spec, full=full, test_bounds=bounds,
                            full_trials=(*c.full_trials, t.number), failed=c.failed or broken,
@@ -257,21 +235,6 @@ class Ledger:
                            confirm_trial=t.number, confirm_decision=decision, out_of_time=late,
                            confirm_failed=c.confirm_failed or broken)
         return c  # smoke: a cheap check of free source, never a score
-
-    @staticmethod
-    def _seed_time(c: Candidate, t: TrialSummary) -> tuple[float | None, float | None, float | None]:
-        """(training seconds per seed, the slowest trial's; the container's fixed seconds; a floor on a
-        seed's seconds when none finished in time) after a full-fidelity trial."""
-        if t.wall_s is None:
-            return c.seed_s, c.fixed_s, c.seed_floor_s
-        if t.seed_s is None:  # nothing finished: a seed takes longer than the whole container had
-            floor = max(c.seed_floor_s or 0.0, t.wall_s) if t.status in OUT_OF_TIME else c.seed_floor_s
-            return c.seed_s, c.fixed_s, floor
-        # A cut trial's unfinished seed counts as fixed time here: an overestimate, kept only until an
-        # ok trial measures it.
-        fixed = max(0.0, t.wall_s - len(t.finished or t.values) * t.seed_s)
-        fixed_s = fixed if t.status == "ok" or c.fixed_s is None else c.fixed_s
-        return max(c.seed_s or 0.0, t.seed_s), fixed_s, c.seed_floor_s
 
     def _score(self, full: Mapping[int, float]) -> float | None:
         return self.goal.sign * math.fsum(full.values()) / len(full) if len(full) >= 2 else None
