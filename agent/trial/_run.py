@@ -32,6 +32,7 @@ from ..results import (
 )
 from ..sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from ..sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
+from ..sandbox._load import idle_cpus, training_threads
 from ..scoring import (
     ALPHA,
     CHECKPOINTS,
@@ -284,7 +285,8 @@ def _request(config: EvalConfig, data: PreparedDataset, source: str, job: JobSpe
 
 def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int], entry: str = "Model",
          model_args: dict | None = None) -> JobSpec:
-    threads = thread_count(config.limits)
+    limit = thread_count(config.limits)
+    threads = training_threads(limit, idle_cpus())
     t = config.training
     return JobSpec(
         seeds=seeds, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,
@@ -293,7 +295,7 @@ def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int], entry: str
         device="cuda" if config.limits.gpus else "cpu", weight_decay=t.weight_decay,
         schedule=t.schedule, label_smoothing=t.label_smoothing, grad_clip=t.grad_clip,
         early_stopping_patience=t.patience, max_params=t.max_params,
-        seed_workers=seed_workers(len(seeds), threads, config.parallel_seeds),
+        seed_workers=seed_workers(len(seeds), limit, config.parallel_seeds),
         entry=entry, model_args=model_args or {},
     )
 
