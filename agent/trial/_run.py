@@ -244,7 +244,8 @@ class _Trial:
             fields["preflight"] = self.suspicious
         if self.runner is not None:
             fields["model_summary"] = self.runner.summary.model_dump() | {
-                "device": self.runner.device, "seed_workers": self.runner.seed_workers}
+                "device": self.runner.device, "seed_workers": self.runner.seed_workers,
+                "threads_per_worker": self.runner.threads_per_worker}  # fewer on a busy machine (sandbox._load)
         if self.timing is not None:
             fields["timing"] = self.timing
         if self.config.target is not None and self.status is TrialStatus.OK:
