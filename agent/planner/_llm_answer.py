@@ -121,6 +121,11 @@ def _balanced_end(text: str, start: int) -> int | None:
 def parse_answer(text: str, shape: DataShape) -> tuple[LLMAnswer, list[str]]:
     """Validate the answer for this data; returns it with the names of the fields that were ignored."""
     data = extract_json(text)
+    stray = []
+    if data.get("kind") == "spec" and data.get("model") and data.get("source"):
+        # A small model often adds a "source" (a file name, a URL) to a typed spec: the spec is the
+        # answer; the stray text is dropped and listed, never run.
+        data, stray = {k: v for k, v in data.items() if k != "source"}, ["source"]
     try:
         answer = LLMAnswer.model_validate(data)
     except ValidationError as exc:
@@ -134,7 +139,7 @@ def parse_answer(text: str, shape: DataShape) -> tuple[LLMAnswer, list[str]]:
             render(answer.model, shape)
         except AssemblyError as exc:
             raise AnswerError(f"the spec cannot be built for this data: {exc}") from None
-    return answer, sorted(k for k in data if k not in LLMAnswer.model_fields)
+    return answer, sorted(stray + [k for k in data if k not in LLMAnswer.model_fields])
 
 
 def _errors(exc: ValidationError, limit: int = 5) -> str:

@@ -37,6 +37,7 @@ DEADLINE_GRACE_S = 2.0
 POLL_S = 0.25  # how often the child's exit is checked while it writes nothing
 READ_CHUNK = 64 * 1024
 DRAIN_LIMIT = 1024**2  # read after the child ended, at most: an escaped grandchild may keep writing
+DRAIN_WAIT_S = 1.0  # how long the reader thread gets to pass on the child's last lines
 DONE_REPEAT_S = 0.5  # the done line is repeated this often until the host answers
 DEFAULT_LINGER_S = 60.0  # JobSpec's default, when job.json cannot tell (the child reports why)
 PR_SET_DUMPABLE = 4  # prctl(2)
@@ -48,10 +49,30 @@ class Relay:
 
     def __init__(self, fd: int, out) -> None:
         self.fd, self.out, self.buf, self.skipping, self.open = fd, out, b"", False, True
+        self.reader: threading.Thread | None = None
+        self.ended, self.read_after = False, 0
+
+    def start(self) -> None:
+        """Read the pipe in a thread of its own: gVisor refuses select() on it (EPERM)."""
+        try:
+            self.reader = threading.Thread(target=self._read, name="runner-relay", daemon=True)
+            self.reader.start()
+        except RuntimeError:  # no thread to be had: pump() selects instead
+            self.reader = None
+
+    def _read(self) -> None:
+        while self.open and self.read_after < DRAIN_LIMIT:
+            try:
+                chunk = os.read(self.fd, READ_CHUNK)
+            except OSError:
+                chunk = b""
+            if self.ended:  # an escaped grandchild may keep writing: bounded
+                self.read_after += len(chunk)
+            self.feed(chunk)
 
     def pump(self, timeout: float) -> None:
         """Wait up to ``timeout`` for the child's output and pass on its complete lines."""
-        if not self.open:
+        if not self.open or self.reader is not None:
             time.sleep(timeout)
             return
         ready, _, _ = select.select([self.fd], [], [], timeout)
@@ -73,6 +94,12 @@ class Relay:
 
     def drain(self) -> None:
         """What the child wrote before it ended; then the pipe is closed."""
+        if self.reader is not None:
+            self.ended = True
+            self.reader.join(DRAIN_WAIT_S)
+            if not self.reader.is_alive():
+                os.close(self.fd)
+            return
         os.set_blocking(self.fd, False)
         read = 0
         while self.open and read < DRAIN_LIMIT:
@@ -205,7 +232,9 @@ def supervise(job_dir: str, data_dir: str, out_dir: str) -> int:
     child = None
     try:
         child, fd = _start((job_dir, data_dir, out_dir))
-        code = wait_child(child, Relay(fd, out), kill_at)
+        relay = Relay(fd, out)
+        relay.start()
+        code = wait_child(child, relay, kill_at)
     except Exception:  # noqa: BLE001 - our own failure, never the model's: the host's infra_error
         traceback.print_exc()
         if child is not None:

@@ -84,3 +84,12 @@ def test_the_response_format_schema_describes_both_kinds():
     schema = answer_schema()
     assert set(schema["properties"]) >= {"kind", "model", "source", "training", "rationale"}
     assert json.dumps(schema)  # serializable for response_format
+
+
+def test_a_stray_source_next_to_a_typed_spec_is_dropped_and_listed():
+    # What SmolLM2-135M answers through llama.cpp's json_object mode: a spec plus a made-up "source".
+    answer, ignored = parse_answer(json.dumps(SPEC | {"kind": "spec", "source": "digits.py"}), IMAGE)
+    assert answer.kind == "spec" and answer.source is None and answer.model.family == "cnn"
+    assert ignored == ["source"]
+    with pytest.raises(AnswerError, match="kind"):  # a spec kind with no model is still refused
+        parse_answer(json.dumps({"kind": "spec", "source": SOURCE}), IMAGE)

@@ -199,3 +199,22 @@ def test_the_relay_drains_what_the_child_wrote_and_closes_the_pipe():
     assert out.getvalue() == host.PROGRESS_LINE.encode() + b" 1\n"
     with pytest.raises(OSError):
         os.fstat(read_fd)
+
+
+def test_the_relay_reads_in_its_own_thread_without_select(monkeypatch):
+    # gVisor refuses select() on the child's pipe (EPERM): the relay must not need it.
+    def refused(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(supervisor.select, "select", refused)
+    read_fd, write_fd = os.pipe()
+    out = io.BytesIO()
+    relay = supervisor.Relay(read_fd, out)
+    relay.start()
+    os.write(write_fd, host.PROGRESS_LINE.encode() + b" 1\n")
+    relay.pump(0.05)
+    os.write(write_fd, b"junk\n" + host.PROGRESS_LINE.encode() + b" 2\n")
+    os.close(write_fd)
+    relay.drain()
+    assert out.getvalue() == host.PROGRESS_LINE.encode() + b" 1\n" + host.PROGRESS_LINE.encode() + b" 2\n"
+    assert not relay.reader.is_alive()
