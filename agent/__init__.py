@@ -3,9 +3,12 @@
 Python API: ``agent.evaluate(model_file, config) -> EvalReport`` (see ``agent.api``).
 """
 
-from .api import evaluate
-from .config import EvalConfig, TrainingConfig
-from .records import SandboxLimits, TrialStatus
-from .results import EvalReport
+from ._lazy import attach
 
-__all__ = ["EvalConfig", "EvalReport", "SandboxLimits", "TrainingConfig", "TrialStatus", "evaluate"]
+# The CLI starts here too (`python -m agent`): nothing heavy until a command needs it.
+__getattr__, __dir__, __all__ = attach(__name__, {
+    ".api": ["evaluate"],
+    ".config": ["EvalConfig", "TrainingConfig"],
+    ".records": ["SandboxLimits", "TrialStatus"],
+    ".results": ["EvalReport"],
+})

@@ -56,7 +56,6 @@ def model_ref(model: str | Path | Callable) -> tuple[Path, str | None]:
 def evaluate_with_sandbox(model_file: Path, config: EvalConfig, home: Path, progress: ProgressFn | None,
                           out: Path | None) -> EvalReport:
     """Evaluate in the Docker sandbox; with ``out``, write ``report.json`` and the plots there."""
-    from .report import write_artifacts
     from .sandbox import DockerSandbox
     from .trial import evaluate as run
 
@@ -64,7 +63,9 @@ def evaluate_with_sandbox(model_file: Path, config: EvalConfig, home: Path, prog
     scored = run(model_file, config, lambda: DockerSandbox(variant=variant), Path(home) / "cache" / "datasets",
                  progress)
     report = scored.report
-    if out is not None:
+    if out is not None:  # matplotlib loads only for the plots asked for
+        from .report import write_artifacts
+
         report = report.model_copy(update={"artifacts": write_artifacts(report, scored.probs, scored.labels, out)})
         (out / "report.json").write_text(report.to_json())
     return report

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator, model_validator
 
+from .defaults import DEFAULT_MAX_PARAMS, home_dir
 from .errors import ConfigError
 from .metrics import check_goal, metric_range
-from .protocol import DEFAULT_MAX_PARAMS
 from .records import MIN_MEMORY_BYTES, SandboxLimits, default_cpus
 
 __all__ = ["EvalConfig", "TrainingConfig", "default_cpus", "home_dir", "parse_gpus", "parse_memory", "parse_model_args",
            "parse_model_ref", "validated"]
 
-DEFAULT_HOME = Path("runs")
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
@@ -47,11 +45,6 @@ def parse_gpus(text: str | None) -> list[str]:
     if not ids or not all(re.fullmatch(r"[0-9a-z\-]+", i) for i in ids):
         raise ConfigError(f"--gpus: cannot read {text!r}; use `all` or device ids such as 0,1")
     return ids
-
-
-def home_dir(option: str | None = None) -> Path:
-    """``--home``, else ``$RESEARCH_AGENT_HOME``, else ``./runs``."""
-    return Path(option or os.environ.get("RESEARCH_AGENT_HOME") or DEFAULT_HOME)
 
 
 class TrainingConfig(BaseModel):

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .defaults import DEFAULT_MAX_PARAMS
+
 __all__ = ["PROTOCOL_VERSION", "JobSpec", "RunnerProgress", "RunnerReport", "SeedReport", "SeedCurves", "seed_dir",
            "seed_file"]
 
@@ -35,7 +37,6 @@ EXIT_DEADLINE = 124
 EXIT_RUNNER_ERROR = 70  # the runner failed before it imported the model file (EX_SOFTWARE)
 
 
-DEFAULT_MAX_PARAMS = 50_000_000  # bigger models are rejected before training: a typo in a width, not research
 
 class JobSpec(BaseModel):
     """What the runner trains; written to /job/job.json (read-only in the container)."""

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .defaults import DEFAULT_MEMORY, DEFAULT_MEMORY_BYTES, DEFAULT_TIMEOUT_S
+
 __all__ = [
     "DEFAULT_MAX_CPUS",
     "DEFAULT_MEMORY",
@@ -22,11 +24,8 @@ __all__ = [
     "default_cpus",
 ]
 
-# The one set of trial defaults; the Python API (SandboxLimits) and the CLI both read these.
-DEFAULT_TIMEOUT_S = 600.0  # ten minutes: ample for the small CPU models trained here; a hung trial costs no more
+# The limits' bounds; their defaults live in agent.defaults, which the CLI's --help reads without pydantic.
 MAX_TIMEOUT_S = 7 * 24 * 3600.0  # a week: past it a trial is a mistake (seconds typed as minutes), not research
-DEFAULT_MEMORY = "2g"  # the CLI's spelling of DEFAULT_MEMORY_BYTES (agent.config.parse_memory reads it)
-DEFAULT_MEMORY_BYTES = 2 * 1024**3  # torch, the runner and a small dataset fit; a leak stops before the host swaps
 MIN_MEMORY_BYTES = 64 * 1024**2  # the least a Python runner needs to start; below it every trial is an oom
 DEFAULT_MAX_CPUS = 2  # two cores: torch's intra-op threads speed up small models, the rest of the host stays free
 

@@ -7,29 +7,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
-from ..config import (
-    EvalConfig,
-    TrainingConfig,
-    default_cpus,
-    home_dir,
-    parse_gpus,
-    parse_memory,
-    parse_model_args,
-    parse_model_ref,
-    parse_seeds,
-    validated,
-)
-from ..data import DEFAULT_DATASET, dataset_spec
+from ..defaults import DEFAULT_DATASET, DEFAULT_MAX_PARAMS, DEFAULT_MEMORY, DEFAULT_TIMEOUT_S, home_dir
 from ..errors import ConfigError, UsageError
-from ..protocol import DEFAULT_MAX_PARAMS, RunnerProgress
-from ..records import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S, SandboxLimits, TrialStatus
-from ..results import EvalReport
 from ._group import EXIT_ERROR, EXIT_MODEL_FAILED, EXIT_OK, OneLineErrors, err_console, main
 from ._signals import interruptible
+
+if TYPE_CHECKING:  # pydantic, numpy and the data stack load when a command runs, not for --help
+    from ..config import EvalConfig
+    from ..protocol import RunnerProgress
+    from ..records import SandboxLimits, TrialStatus
+    from ..results import EvalReport
 
 # SIGTERM/SIGHUP unwind like Ctrl-C (the sandbox removes the container); an eval writes nothing before its end.
 UNRECORDED = "nothing was recorded; run the eval again"
@@ -43,6 +35,8 @@ class ModelRef(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
+        from ..config import parse_model_ref
+
         try:
             return parse_model_ref(value)
         except ConfigError as exc:
@@ -51,6 +45,9 @@ class ModelRef(click.ParamType):
 
 def limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
            runtime: str | None = None) -> SandboxLimits:
+    from ..config import default_cpus, parse_gpus, parse_memory, validated
+    from ..records import SandboxLimits
+
     return validated(SandboxLimits, timeout_s=timeout, memory_bytes=parse_memory(memory),
                      cpus=cpus or default_cpus(), gpus=parse_gpus(gpus), runtime=runtime)
 
@@ -58,6 +55,8 @@ def limits(timeout: float, memory: str, cpus: float | None, gpus: str | None,
 def dataset_name(dataset: str, target_column: str | None, drop_columns: tuple[str, ...] = ()) -> str:
     """Catalog names become canonical; paths and hub specs stay as given (the catalog decides which
     is which, and checks it and any --drop-column now)."""
+    from ..data import dataset_spec
+
     return dataset_spec(dataset, target_column, tuple(drop_columns))
 
 
@@ -74,6 +73,8 @@ def split_target(target: str | None, target_column: str | None) -> tuple[float |
 
 
 def exit_code(status: TrialStatus) -> int:
+    from ..records import TrialStatus
+
     if status is TrialStatus.OK:
         return EXIT_OK
     return EXIT_ERROR if status is TrialStatus.INFRA_ERROR else EXIT_MODEL_FAILED
@@ -89,7 +90,6 @@ def progress_text(runner: RunnerProgress) -> str:
 
 def run_eval(home: Path, model_file: Path, config: EvalConfig, as_json: bool, out: Path | None) -> EvalReport:
     from ..api import evaluate_with_sandbox
-    from ..report import print_eval
 
     with err_console.status("preparing", spinner="dots") as spinner:
 
@@ -101,6 +101,8 @@ def run_eval(home: Path, model_file: Path, config: EvalConfig, as_json: bool, ou
     if as_json:
         click.echo(report.to_json())
     else:
+        from ..report import print_eval
+
         print_eval(report, Console())
         if out is not None:
             Console().print(f"[dim]report and plots written to {out}[/]")
@@ -161,6 +163,8 @@ def eval_options(fn):
 
 
 def config_from_options(o: dict) -> EvalConfig:
+    from ..config import EvalConfig, TrainingConfig, parse_model_args, parse_seeds, validated
+
     goal, column = split_target(o["target"], o["target_column"])
     drop = tuple(o.get("drop_column", ()))
     training = validated(TrainingConfig, weight_decay=o["weight_decay"], schedule=o["schedule"],

@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ..config import home_dir
+from ..defaults import home_dir
 from ..errors import AgentError
 from ._signals import exit_code, interruption_line
 

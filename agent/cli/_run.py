@@ -11,9 +11,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from ..defaults import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S
 from ..errors import UsageError
-from ..planner import planning_line
-from ..records import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S
 from ._eval import limits
 from ._group import err_console, home_option, main, resolve_home
 from ._signals import interruptible
@@ -137,6 +136,8 @@ def _conclude(registry, result, as_json: bool) -> int:
 
 
 def _print_result(doc: dict) -> None:
+    from ..planner import planning_line
+
     console = Console()
     d = doc["decision"] or {}
     color = "green" if doc["status"] == "achieved" else "yellow"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,11 @@ class PreparedDataset(BaseModel):
     extra: dict = {}
 
     def test_labels(self) -> np.ndarray:
-        return np.load(self.hidden_dir / "test_y.npy", allow_pickle=False)
+        """Read once per process and shared, read-only (every trial of a run scores against it)."""
+        return _labels(*_stamp(self.hidden_dir / "test_y.npy"))
 
     def val_labels(self) -> np.ndarray:
-        return np.load(self.public_dir / "val_y.npy", allow_pickle=False)
+        return _labels(*_stamp(self.public_dir / "val_y.npy"))
 
     @property
     def shape(self) -> DataShape:
@@ -107,3 +109,16 @@ class PreparedDataset(BaseModel):
             "input_shape": list(self.input_shape),
             "fingerprint": self.fingerprint,
         } | self.extra
+
+
+def _stamp(path: Path) -> tuple[Path, int, int]:
+    """The file and its version: a cache entry prepared again at the same place is read again."""
+    st = path.stat()
+    return path, st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=8)  # a few datasets per process at most; each entry is its label array
+def _labels(path: Path, mtime_ns: int, size: int) -> np.ndarray:
+    labels = np.load(path, allow_pickle=False)
+    labels.flags.writeable = False
+    return labels

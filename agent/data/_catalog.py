@@ -22,8 +22,6 @@ from ._sklearn import BreastCancer, Digits, Iris, Synthetic, Wine
 from ._table import TableSource, check_drop, table_format
 from ._vision import CIFAR10, CIFAR100, MNIST, SVHN, FashionMNIST
 
-DEFAULT_DATASET = "digits"
-
 # Every named source. Sources with parameters (CSV, hf:, folders, synthetic:...) resolve below.
 SOURCES: list[type[DatasetSource]] = [Digits, Iris, Wine, BreastCancer, Synthetic,
                                       FashionMNIST, MNIST, CIFAR10, CIFAR100, SVHN,

@@ -8,7 +8,6 @@ from collections import Counter
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from sklearn.model_selection import train_test_split
 
 from ..errors import DatasetError
 from ._base import RawSplits
@@ -74,6 +73,8 @@ def _take(x, idx):
 
 
 def _stratified_take(x, y, size: int, seed: int):
+    from sklearn.model_selection import train_test_split
+
     idx = np.arange(len(y))
     counts = np.bincount(y)
     stratify = y if counts[counts > 0].min() >= 2 and size >= len(counts) else None
@@ -83,6 +84,8 @@ def _stratified_take(x, y, size: int, seed: int):
 
 
 def _val_split(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import train_test_split
+
     idx = np.arange(len(y))
     n_val = max(int(round(len(y) * VAL_FRACTION)), len(np.unique(y)))
     counts = np.bincount(y)

@@ -1,12 +1,14 @@
-"""scikit-learn's bundled datasets (in its wheel: always offline) and synthetic data."""
+"""scikit-learn's bundled datasets (in its wheel: always offline) and synthetic data.
+
+scikit-learn is imported where a set is loaded or split: the catalog (`datasets`) lists these
+without paying its second of imports.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from sklearn import datasets
-from sklearn.model_selection import train_test_split
 
 from ..errors import DatasetError
 from ._base import DatasetSource, RawSplits
@@ -17,6 +19,8 @@ TEST_FRACTION = 0.25
 
 def fixed_split(x, y: np.ndarray, class_names: list[str] | None = None) -> RawSplits:
     """The fixed stratified split for datasets without an official test split."""
+    from sklearn.model_selection import train_test_split
+
     idx = np.arange(len(y))
     counts = np.unique(y, return_counts=True)[1]
     stratify = y if counts.min() >= 2 else None
@@ -37,6 +41,8 @@ class Digits(DatasetSource):
     license = "CC BY 4.0"
 
     def load(self, cache_root: Path) -> RawSplits:
+        from sklearn import datasets
+
         bunch = datasets.load_digits()
         return fixed_split(bunch.images[:, None, :, :].astype(np.float32), bunch.target)
 
@@ -44,10 +50,12 @@ class Digits(DatasetSource):
 class _Bundled(DatasetSource):
     modality = "tabular"
     license = "CC BY 4.0"
-    _loader = staticmethod(datasets.load_iris)
+    _loader = "load_iris"  # the sklearn.datasets function
 
     def load(self, cache_root: Path) -> RawSplits:
-        bunch = self._loader()
+        from sklearn import datasets
+
+        bunch = getattr(datasets, self._loader)()
         names = [str(n) for n in getattr(bunch, "target_names", [])] or None
         return fixed_split(bunch.data.astype(np.float32), bunch.target, names)
 
@@ -55,20 +63,20 @@ class _Bundled(DatasetSource):
 class Iris(_Bundled):
     name, n_classes, input_shape = "iris", 3, (4,)
     source = "scikit-learn load_iris (UCI)"
-    _loader = staticmethod(datasets.load_iris)
+    _loader = "load_iris"
 
 
 class Wine(_Bundled):
     name, n_classes, input_shape = "wine", 3, (13,)
     source = "scikit-learn load_wine (UCI)"
-    _loader = staticmethod(datasets.load_wine)
+    _loader = "load_wine"
 
 
 class BreastCancer(_Bundled):
     name, n_classes, input_shape = "breast-cancer", 2, (30,)
     aliases = ("breast_cancer", "breastcancer")
     source = "scikit-learn load_breast_cancer (UCI Wisconsin diagnostic)"
-    _loader = staticmethod(datasets.load_breast_cancer)
+    _loader = "load_breast_cancer"
 
 
 class Synthetic(DatasetSource):
@@ -99,6 +107,8 @@ class Synthetic(DatasetSource):
         return super().identity() | {"params": self.params}
 
     def load(self, cache_root: Path) -> RawSplits:
+        from sklearn import datasets
+
         p = self.params
         informative = max(2, min(int(p["features"]), int(np.ceil(np.log2(p["classes"] * 2))) + 2))
         x, y = datasets.make_classification(

@@ -5,81 +5,28 @@
                     the offline planner takes any step the LLM cannot (recorded with the reason)
 """
 
-from ._base import BasePlanner, Goal, PlanContext, PlannedBy, Proposal, Recorder, TrialSummary
-from ._cost import DEADLINE_SAFETY, deadline_s
-from ._history import summary_of
-from ._ledger import Candidate, Ledger
-from ._llm import SMOKE_ROWS, LLMPlanner, smoke_subset
-from ._llm_answer import MAX_ANSWER_CHARS, AnswerError, LLMAnswer, answer_schema, extract_json, parse_answer
-from ._llm_client import (
-    MODES,
-    ChatClient,
-    ChatResult,
-    LLMBudgetExhausted,
-    LLMError,
-    LLMExchange,
-    LLMReplayMismatch,
-    LLMSettings,
-    LLMUnavailable,
-    OpenAIChatClient,
-    probe,
-)
-from ._llm_prompt import MAX_PROMPT_CHARS, fix_messages, proposal_messages, repair_messages, untrusted
-from ._llm_replay import ReplayChatClient
-from ._llm_setup import DEFAULT_KEY_ENV, DEFAULT_MODEL, OPENAI_URL, choose_planner, endpoint_settings, make_planner
-from ._provenance import planning, planning_line
-from ._search import CONFIRM_SEEDS, ETA, SearchPlanner, candidate_id, low_fidelity_subset
+from .._lazy import attach
 
-__all__ = [
-    "DEADLINE_SAFETY",
-    "deadline_s",
-    "Candidate",
-    "Ledger",
-    "CONFIRM_SEEDS",
-    "DEFAULT_KEY_ENV",
-    "DEFAULT_MODEL",
-    "ETA",
-    "MAX_ANSWER_CHARS",
-    "MAX_PROMPT_CHARS",
-    "MODES",
-    "OPENAI_URL",
-    "SMOKE_ROWS",
-    "AnswerError",
-    "BasePlanner",
-    "ChatClient",
-    "ChatResult",
-    "Goal",
-    "LLMAnswer",
-    "LLMBudgetExhausted",
-    "LLMError",
-    "LLMExchange",
-    "LLMPlanner",
-    "LLMReplayMismatch",
-    "LLMSettings",
-    "LLMUnavailable",
-    "OpenAIChatClient",
-    "PlanContext",
-    "PlannedBy",
-    "Proposal",
-    "Recorder",
-    "ReplayChatClient",
-    "SearchPlanner",
-    "TrialSummary",
-    "answer_schema",
-    "candidate_id",
-    "choose_planner",
-    "endpoint_settings",
-    "extract_json",
-    "fix_messages",
-    "low_fidelity_subset",
-    "make_planner",
-    "parse_answer",
-    "planning",
-    "planning_line",
-    "summary_of",
-    "probe",
-    "proposal_messages",
-    "repair_messages",
-    "smoke_subset",
-    "untrusted",
-]
+# Names import from their submodule on first use: a command pays only for what it touches.
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "._base": ["BasePlanner", "Goal", "PlanContext", "PlannedBy", "Proposal", "Recorder", "TrialSummary"],
+    "._cost": ["DEADLINE_SAFETY", "deadline_s"],
+    "._history": ["summary_of"],
+    "._ledger": ["Candidate", "Ledger"],
+    "._llm": ["SMOKE_ROWS", "LLMPlanner", "smoke_subset"],
+    "._llm_answer": [
+        "MAX_ANSWER_CHARS", "AnswerError", "LLMAnswer", "answer_schema", "extract_json", "parse_answer"
+    ],
+    "._llm_client": [
+        "MODES", "ChatClient", "ChatResult", "LLMBudgetExhausted", "LLMError", "LLMExchange",
+        "LLMReplayMismatch", "LLMSettings", "LLMUnavailable", "OpenAIChatClient", "probe"
+    ],
+    "._llm_prompt": ["MAX_PROMPT_CHARS", "fix_messages", "proposal_messages", "repair_messages", "untrusted"],
+    "._llm_replay": ["ReplayChatClient"],
+    "._llm_setup": [
+        "DEFAULT_KEY_ENV", "DEFAULT_MODEL", "OPENAI_URL", "choose_planner", "endpoint_settings",
+        "make_planner"
+    ],
+    "._provenance": ["planning", "planning_line"],
+    "._search": ["CONFIRM_SEEDS", "ETA", "SearchPlanner", "candidate_id", "low_fidelity_subset"],
+})

@@ -1,9 +1,12 @@
 """Reports: strict JSON, the console summary, plots next to the report, comparisons."""
 
-from ._artifacts import write_artifacts
-from ._compare import compare
-from ._console import print_eval
-from ._json import clean, dumps
-from ._run_report import write_run_report
+from .._lazy import attach
 
-__all__ = ["clean", "compare", "dumps", "print_eval", "write_artifacts", "write_run_report"]
+# Names import from their submodule on first use: a command pays only for what it touches.
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "._artifacts": ["write_artifacts"],
+    "._compare": ["compare"],
+    "._console": ["print_eval"],
+    "._json": ["clean", "dumps"],
+    "._run_report": ["write_run_report"],
+})

@@ -14,88 +14,28 @@ Pure functions (only ``plot_*`` write files):
   test-set bound), ``compare_paired``, ``holm``, ``benjamini_hochberg``.
 """
 
-from ..metrics import GOAL_METRICS, check_goal, metric_range
-from ._bootstrap import N_BOOT, bootstrap_seed_bounds
-from ._bounds import (
-    PROPORTION_METRICS,
-    TestSetBound,
-    bootstrap_bound,
-    clopper_pearson,
-    proportion_bound,
-    test_set_bound,
-)
-from ._calibration import (
-    ECE_BINS,
-    ReliabilityBins,
-    brier_score,
-    expected_calibration_error,
-    log_loss,
-    reliability_bins,
-)
-from ._compare import MultipleTesting, PairedComparison, benjamini_hochberg, compare_paired, holm
-from ._dynamics import FLAGS, Dynamics, dynamics_flags, learning_dynamics
-from ._goal import ALPHA, CHECKPOINTS, Decision, GoalDecision, decide_goal, next_checkpoint, plan_for
-from ._metrics import LOWER_IS_BETTER, classification_metrics, classification_report, is_higher_better
-from ._plots import plot_confusion_matrix, plot_learning_curves, plot_metric_strip, plot_reliability
-from ._stats import (
-    CONFIDENCE,
-    aggregate,
-    defined_values,
-    mean_and_sem,
-    sample_std,
-    summarize,
-    t_interval,
-    t_interval_with_test_noise,
-)
+from .._lazy import attach
 
-__all__ = [
-    "ALPHA",
-    "CHECKPOINTS",
-    "CONFIDENCE",
-    "Decision",
-    "Dynamics",
-    "ECE_BINS",
-    "FLAGS",
-    "GOAL_METRICS",
-    "GoalDecision",
-    "LOWER_IS_BETTER",
-    "MultipleTesting",
-    "N_BOOT",
-    "PROPORTION_METRICS",
-    "PairedComparison",
-    "ReliabilityBins",
-    "TestSetBound",
-    "aggregate",
-    "benjamini_hochberg",
-    "bootstrap_bound",
-    "bootstrap_seed_bounds",
-    "brier_score",
-    "check_goal",
-    "classification_metrics",
-    "classification_report",
-    "clopper_pearson",
-    "compare_paired",
-    "decide_goal",
-    "defined_values",
-    "dynamics_flags",
-    "expected_calibration_error",
-    "holm",
-    "is_higher_better",
-    "learning_dynamics",
-    "log_loss",
-    "mean_and_sem",
-    "metric_range",
-    "next_checkpoint",
-    "plan_for",
-    "plot_confusion_matrix",
-    "plot_learning_curves",
-    "plot_metric_strip",
-    "plot_reliability",
-    "proportion_bound",
-    "reliability_bins",
-    "sample_std",
-    "summarize",
-    "t_interval",
-    "t_interval_with_test_noise",
-    "test_set_bound",
-]
+# Names import from their submodule on first use: a command pays only for what it touches.
+__getattr__, __dir__, __all__ = attach(__name__, {
+    "..metrics": ["GOAL_METRICS", "LOWER_IS_BETTER", "check_goal", "is_higher_better", "metric_range"],
+    "._bootstrap": ["N_BOOT", "bootstrap_seed_bounds"],
+    "._bounds": [
+        "PROPORTION_METRICS", "TestSetBound", "bootstrap_bound", "clopper_pearson", "proportion_bound",
+        "test_set_bound"
+    ],
+    "._calibration": [
+        "ECE_BINS", "ReliabilityBins", "brier_score", "expected_calibration_error", "log_loss",
+        "reliability_bins"
+    ],
+    "._compare": ["MultipleTesting", "PairedComparison", "benjamini_hochberg", "compare_paired", "holm"],
+    "._dynamics": ["FLAGS", "Dynamics", "dynamics_flags", "learning_dynamics"],
+    "._goal": ["Decision", "GoalDecision", "decide_goal"],
+    "._plan": ["ALPHA", "CHECKPOINTS", "next_checkpoint", "plan_for"],
+    "._metrics": ["classification_metrics", "classification_report"],
+    "._plots": ["plot_confusion_matrix", "plot_learning_curves", "plot_metric_strip", "plot_reliability"],
+    "._stats": [
+        "CONFIDENCE", "aggregate", "defined_values", "mean_and_sem", "sample_std", "summarize",
+        "t_interval", "t_interval_with_test_noise"
+    ],
+})

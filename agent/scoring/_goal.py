@@ -24,7 +24,6 @@ the given values that already claims "not achieved" stands; otherwise the decisi
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -33,10 +32,8 @@ import numpy as np
 from scipy import stats
 
 from ._bounds import TestSetBound
+from ._plan import ALPHA, CHECKPOINTS, _validated_plan, next_checkpoint
 from ._stats import defined_values, mean_and_sem
-
-CHECKPOINTS = (3, 5, 10)  # DESIGN.md; a single seed can never be a checkpoint
-ALPHA = 0.05
 
 
 class Decision(StrEnum):
@@ -98,39 +95,6 @@ class GoalDecision:
         return record | {"decision": self.decision.value}
 
 
-def next_checkpoint(n: int, checkpoints: Sequence[int] = CHECKPOINTS) -> int | None:
-    """The seed count to run up to next after ``n`` seeds (for ``--seeds auto``).
-
-    Args:
-        n: seeds run so far.
-        checkpoints: the planned seed counts.
-
-    Returns:
-        The smallest checkpoint above ``n``, or ``None`` once ``n`` reaches the last one.
-    """
-    return next((c for c in _plan(checkpoints) if c > n), None)
-
-
-def plan_for(seeds: int | str) -> tuple[int, ...]:
-    """The planned looks for a ``--seeds`` value: ``N`` -> ``(N,)``, ``"auto"`` -> ``CHECKPOINTS``.
-
-    Args:
-        seeds: a seed count of at least 2 (an int, or its digits as a string), or ``"auto"``.
-
-    Raises:
-        ValueError: for a count below 2 (one seed never claims) or anything else that is not a count.
-    """
-    if seeds == "auto":
-        return CHECKPOINTS
-    count = _count(seeds)
-    if count is None:
-        raise ValueError(f"seeds must be a count of 2 or more, or 'auto', got {seeds!r}")
-    if count < 2:
-        raise ValueError(f"seeds={count}: one seed never claims a goal (it has no spread to bound); "
-                         "use 2 or more seeds, or 'auto'")
-    return (count,)
-
-
 def decide_goal(
     values: Sequence[float | None],
     target: float,
@@ -162,7 +126,7 @@ def decide_goal(
         ValueError: for a checkpoint below 2, unsorted checkpoints, alpha outside (0, 1), or a
             bootstrap bound without one seed bound per value.
     """
-    plan = _plan(checkpoints)
+    plan = _validated_plan(checkpoints)
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     values = list(values)
@@ -198,25 +162,6 @@ def decide_goal(
 
 _BOUND_KEYS = ("lower_bound", "upper_bound", "seed_lower_bound", "seed_upper_bound",
                "test_lower_bound", "test_upper_bound")
-
-
-def _count(seeds: object) -> int | None:
-    if isinstance(seeds, bool):
-        return None
-    if isinstance(seeds, str):
-        text = seeds.strip()
-        return int(text) if text.lstrip("+-").isdigit() else None
-    try:
-        return operator.index(seeds)
-    except TypeError:
-        return None
-
-
-def _plan(checkpoints: Sequence[int]) -> tuple[int, ...]:
-    plan = tuple(int(c) for c in checkpoints)
-    if not plan or plan[0] < 2 or any(b <= a for a, b in zip(plan, plan[1:], strict=False)):
-        raise ValueError(f"checkpoints must be increasing seed counts of at least 2, got {checkpoints}")
-    return plan
 
 
 def _look(arr: np.ndarray, target: float, alpha: float, higher_is_better: bool,

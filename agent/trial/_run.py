@@ -8,12 +8,16 @@ The result is built once, at the end, as a frozen ``EvalReport``.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import sys
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .. import scoring
 from ..assembler import dataset_args, preflight
 from ..config import EvalConfig
 from ..data import PreparedDataset, prepare
@@ -33,20 +37,7 @@ from ..results import (
 from ..sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from ..sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
 from ..sandbox._load import idle_cpus, training_threads
-from ..scoring import (
-    ALPHA,
-    CHECKPOINTS,
-    N_BOOT,
-    PROPORTION_METRICS,
-    Decision,
-    aggregate,
-    bootstrap_seed_bounds,
-    decide_goal,
-    dynamics_flags,
-    is_higher_better,
-    plan_for,
-    test_set_bound,
-)
+from ..scoring import ALPHA, CHECKPOINTS, is_higher_better, plan_for
 from ._outputs import finished_seeds
 from ._seeds import score_batch
 
@@ -150,6 +141,7 @@ class _Trial:
             self.suspicious = {"suspicious_imports": check.suspicious_imports,
                                "suspicious_calls": check.suspicious_calls}
         sandbox: BaseSandbox = sandbox_factory()
+        load_scoring_meanwhile()
         self.sandbox = sandbox.describe() | {"runtime": config.limits.runtime or "runc",
                                              "seccomp_sha256": _profile_sha(config.limits.runtime)}
         for batch in batches:
@@ -168,7 +160,7 @@ class _Trial:
             self._runner(scored.runner, scored.report_problem, outcome)
             if scored.problems:
                 return self.fail(TrialStatus.INVALID_OUTPUT, scored.problems[0])
-            if config.target is not None and self.goal().decision != Decision.UNDECIDED:
+            if config.target is not None and self.goal().decision != scoring.Decision.UNDECIDED:
                 break
 
     def ended_early(self, outcome: SandboxOutcome | None, batch: list[int], bound_alpha: float | None) -> None:
@@ -218,22 +210,22 @@ class _Trial:
         metric, plan = self.config.metric, plan_for(self.config.seeds)
         ok = [s for s in self.seeds if s.status is TrialStatus.OK]
         bounds = [(s.test_bound.lower, s.test_bound.upper) for s in ok if s.test_bound is not None]
-        bound = test_set_bound(metric, self.data.n_test, bounds if len(bounds) == len(ok) else None)
-        decision = decide_goal([s.metrics.get(metric) for s in ok], self.config.target, plan,
+        bound = scoring.test_set_bound(metric, self.data.n_test, bounds if len(bounds) == len(ok) else None)
+        decision = scoring.decide_goal([s.metrics.get(metric) for s in ok], self.config.target, plan,
                                higher_is_better=is_higher_better(metric), test_bound=bound)
         return GoalReport(**decision.to_dict(), metric=metric)
 
     def bound_seeds(self, scored: list[SeedResult], alpha: float) -> list[SeedResult]:
         """Per-seed bootstrap bounds of the goal metric over test rows (metrics that are no proportion)."""
         metric, labels = self.config.metric, self.data.test_labels()
-        if metric in PROPORTION_METRICS:
+        if metric in scoring.PROPORTION_METRICS:
             return scored
         out = []
         for s in scored:
             if s.status is TrialStatus.OK and s.seed in self.probs:
-                lower, upper = bootstrap_seed_bounds(self.probs[s.seed], labels, metric, alpha, seed=s.seed)
+                lower, upper = scoring.bootstrap_seed_bounds(self.probs[s.seed], labels, metric, alpha, seed=s.seed)
                 s = s.model_copy(update={"test_bound": TestBoundRecord(
-                    metric=metric, alpha=alpha, lower=finite(lower), upper=finite(upper), n_boot=N_BOOT)})
+                    metric=metric, alpha=alpha, lower=finite(lower), upper=finite(upper), n_boot=scoring.N_BOOT)})
             out.append(s)
         return out
 
@@ -252,11 +244,11 @@ class _Trial:
             fields["goal"] = self.goal()
         return EvalReport(
             schema_version=SCHEMA_VERSION, status=self.status, message=self.message,
-            flags=sorted(self.flags | set(dynamics_flags([s.curves for s in ok]))),
+            flags=sorted(self.flags | set(scoring.dynamics_flags([s.curves for s in ok]))),
             model=ModelInfo(path=self.label, sha256=hashlib.sha256(self.source.encode()).hexdigest(),
                             **({"entry": self.entry} if self.entry is not None else {})),
             dataset=self.data.card(), config=self.config, seeds=self.seeds,
-            aggregate=aggregate([s.metrics for s in ok], n_test=self.data.n_test),
+            aggregate=scoring.aggregate([s.metrics for s in ok], n_test=self.data.n_test),
             sandbox=self._sandbox_summary(), **fields)
 
     def _sandbox_summary(self) -> SandboxSummary:
@@ -269,6 +261,32 @@ class _Trial:
             **self.sandbox, **base, runs=self.runs, exit_code=last.exit_code, oom_killed=last.oom_killed,
             we_killed=last.we_killed, wall_s=round(sum(r.wall_s for r in self.runs), 3),
             stderr_tail=last.stderr_tail if last.status is not TrialStatus.OK else "")
+
+
+# What scoring a finished container needs (scikit-learn and scipy: about 1.2 CPU s), imported
+# while the container starts and trains rather than after it, when the host is otherwise idle.
+SCORING_MODULES = ("agent.scoring._metrics", "agent.scoring._goal", "agent.scoring._stats",
+                   "agent.scoring._bootstrap", "agent.scoring._dynamics")
+
+
+def load_scoring_meanwhile() -> None:
+    """Import :data:`SCORING_MODULES` in a background thread, once per process.
+
+    The main thread blocks on a module's import lock if it needs one first, so this only ever
+    moves work earlier; a failed import is raised again where the module is used.
+    """
+    if all(name in sys.modules for name in SCORING_MODULES):
+        return
+    threading.Thread(target=_import_quietly, args=(SCORING_MODULES,), name="scoring-imports",
+                     daemon=True).start()
+
+
+def _import_quietly(names: tuple[str, ...]) -> None:
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001  (raised again, with its traceback, where it is used)
+            return
 
 
 def _profile_sha(runtime: str | None) -> str:

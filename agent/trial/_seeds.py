@@ -7,11 +7,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import scoring
 from ..data import PreparedDataset
 from ..protocol import RunnerReport
 from ..records import SandboxOutcome, TrialStatus
 from ..results import SeedResult
-from ..scoring import classification_report, learning_dynamics
 from ._outputs import InvalidOutput, load_predictions, load_report, load_seed_report
 
 
@@ -48,14 +48,14 @@ def score_batch(outcome: SandboxOutcome, seeds: list[int], data: PreparedDataset
             entries.append(SeedResult(seed=seed, status=TrialStatus.INVALID_OUTPUT, message=str(exc), metrics={},
                                       curves=curves))
             continue
-        report = classification_report(probs, y_test)
+        report = scoring.classification_report(probs, y_test)
         extra = {"best_epoch": rec.best_epoch, "stopped_epoch": rec.stopped_epoch} if rec is not None else {}
         if curve_note:
             extra["curves_note"] = curve_note
         entries.append(SeedResult(
             seed=seed, status=TrialStatus.OK, message="", metrics=report["scalars"], curves=curves,
             undefined=report["undefined"], per_class={"class": list(data.class_names)} | report["per_class"],
-            confusion_matrix=report["confusion_matrix"], dynamics=learning_dynamics(curves).to_dict(), **extra))
+            confusion_matrix=report["confusion_matrix"], dynamics=scoring.learning_dynamics(curves).to_dict(), **extra))
         probs_by_seed[seed] = probs
     return BatchScore(entries, probs_by_seed, runner, report_problem, problems)
 

@@ -1,6 +1,7 @@
 """`research-agent doctor` on this machine after `make test`'s set-up: no check fails."""
 
 from tests.conftest import run_cli
+from tests.unit.cli.test_lazy_imports import HEAVY, heavy_in, imported
 
 
 def test_doctor_is_green(sandbox_image, tmp_path):
@@ -26,3 +27,10 @@ def test_doctor_fails_without_engine(tmp_path):
     doc = result.report
     assert doc["ok"] is False and doc["checks"][0]["level"] == "fail"
     assert "make engine" in doc["checks"][0]["next_step"]
+
+
+def test_doctor_imports_no_data_stack(sandbox_image, tmp_path):
+    # Its probes run in containers: the host side needs docker-py and pydantic, not sklearn or torch.
+    names = imported("doctor", "--json", home=tmp_path)
+    assert "docker" in names
+    assert heavy_in(names, HEAVY) == []
