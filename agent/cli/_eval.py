@@ -246,7 +246,3 @@ def quick_evaluator(model_file, dataset, num_seeds, target_accuracy, subset_size
     with interruptible(UNRECORDED):
         report = run_eval(home_dir(None), model_file[0], config, as_json, None)
     sys.exit(exit_code(report.status))
-
-
-def quick_entry() -> None:
-    quick_evaluator(prog_name="quick-evaluator")

@@ -141,11 +141,11 @@ class _Trial:
             self.suspicious = {"suspicious_imports": check.suspicious_imports,
                                "suspicious_calls": check.suspicious_calls}
         sandbox: BaseSandbox = sandbox_factory()
-        load_scoring_meanwhile()
         self.sandbox = sandbox.describe() | {"runtime": config.limits.runtime or "runc",
                                              "seccomp_sha256": _profile_sha(config.limits.runtime)}
         for batch in batches:
             job = _job(config, data, batch, check.entry.name, check.model_args)
+            load_scoring_meanwhile()  # after _job: its idle-CPU sample must not see these imports
             try:
                 outcome = sandbox.run(_request(config, data, self.source, job, trial_id), progress)
             except KeyboardInterrupt as exc:  # the sandbox's SandboxInterrupted carries what it collected
