@@ -8,9 +8,6 @@ The result is built once, at the end, as a frozen ``EvalReport``.
 from __future__ import annotations
 
 import hashlib
-import importlib
-import sys
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +35,7 @@ from ..sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from ..sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
 from ..sandbox._load import idle_cpus, training_threads
 from ..scoring import ALPHA, CHECKPOINTS, is_higher_better, plan_for
+from ._meanwhile import load_scoring_meanwhile
 from ._outputs import finished_seeds
 from ._seeds import score_batch
 
@@ -261,32 +259,6 @@ class _Trial:
             **self.sandbox, **base, runs=self.runs, exit_code=last.exit_code, oom_killed=last.oom_killed,
             we_killed=last.we_killed, wall_s=round(sum(r.wall_s for r in self.runs), 3),
             stderr_tail=last.stderr_tail if last.status is not TrialStatus.OK else "")
-
-
-# What scoring a finished container needs (scikit-learn and scipy: about 1.2 CPU s), imported
-# while the container starts and trains rather than after it, when the host is otherwise idle.
-SCORING_MODULES = ("agent.scoring._metrics", "agent.scoring._goal", "agent.scoring._stats",
-                   "agent.scoring._bootstrap", "agent.scoring._dynamics")
-
-
-def load_scoring_meanwhile() -> None:
-    """Import :data:`SCORING_MODULES` in a background thread, once per process.
-
-    The main thread blocks on a module's import lock if it needs one first, so this only ever
-    moves work earlier; a failed import is raised again where the module is used.
-    """
-    if all(name in sys.modules for name in SCORING_MODULES):
-        return
-    threading.Thread(target=_import_quietly, args=(SCORING_MODULES,), name="scoring-imports",
-                     daemon=True).start()
-
-
-def _import_quietly(names: tuple[str, ...]) -> None:
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001  (raised again, with its traceback, where it is used)
-            return
 
 
 def _profile_sha(runtime: str | None) -> str:

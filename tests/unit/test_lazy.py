@@ -89,7 +89,7 @@ def test_labels_written_again_are_read_again(tmp_path):
 def test_scoring_loads_in_the_background():
     out = _fresh("""
         import sys, time
-        from agent.trial._run import SCORING_MODULES, load_scoring_meanwhile
+        from agent.trial._meanwhile import SCORING_MODULES, load_scoring_meanwhile
         before = [m in sys.modules for m in SCORING_MODULES]
         load_scoring_meanwhile()
         deadline = time.monotonic() + 60
