@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable
 
 
@@ -20,6 +21,7 @@ def attach(package: str, exports: dict[str, list[str]]) -> tuple[Callable, Calla
     """
     where = {name: module for module, names in exports.items() for name in names}
     all_names = sorted(where)
+    namespace = vars(sys.modules[package])  # called from the package's own __init__: it is there
 
     def __getattr__(name: str):
         module = where.get(name)
@@ -28,14 +30,11 @@ def attach(package: str, exports: dict[str, list[str]]) -> tuple[Callable, Calla
                 raise AttributeError(f"module {package!r} has no attribute {name!r}")
             return importlib.import_module(f"{package}.{name}")
         value = getattr(importlib.import_module(module, package), name)
-        globals_of(package)[name] = value
+        namespace[name] = value
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(globals_of(package)) | set(all_names))
+        return sorted(set(namespace) | set(all_names))
 
     return __getattr__, __dir__, all_names
 
-
-def globals_of(package: str) -> dict:
-    return vars(importlib.import_module(package))
