@@ -73,7 +73,7 @@ seccomp-check: venv
 lock:
 	@test -x .venv-lock/bin/pip-compile || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet pip-tools; }
 	.venv-lock/bin/pip-compile --quiet --allow-unsafe --generate-hashes --no-emit-index-url --no-emit-find-links \
-		--strip-extras --extra dev --extra vision --extra text $(PIP_COMPILE_ARGS) -o $(LOCK) pyproject.toml
+		--strip-extras --extra dev --extra vision --extra text --extra mlflow --extra tensorboard $(PIP_COMPILE_ARGS) -o $(LOCK) pyproject.toml
 
 # The --json contract, generated from agent/results.py (a unit test keeps the two equal).
 schema:

@@ -7,7 +7,8 @@
     ├── SandboxError            Docker engine/API problems (mapped from docker.errors.* in
     │   │                       agent/sandbox/_docker.py only)
     │   └── ImageNotFoundError  the sandbox image is missing or stale
-    └── RegistryError           the run registry (sqlite3.Error is mapped in agent/registry)
+    ├── RegistryError           the run registry (sqlite3.Error is mapped in agent/registry)
+    └── TrackingError           MLflow or TensorBoard: not installed, a bad URI, unreachable
 
 A model that fails is not an error: it is a trial with a status (see ``records.TrialStatus``).
 """
@@ -21,6 +22,7 @@ __all__ = [
     "ImageNotFoundError",
     "RegistryError",
     "SandboxError",
+    "TrackingError",
     "UsageError",
 ]
 
@@ -53,3 +55,8 @@ class ImageNotFoundError(SandboxError):
 
 class RegistryError(AgentError):
     pass
+
+
+class TrackingError(AgentError):
+    """An experiment tracker cannot be written (exit 1). A run never fails because of one: the
+    loop records the failure and goes on (``report._live``)."""

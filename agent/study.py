@@ -99,7 +99,10 @@ class Study:
     """One run of the loop over a registry and a sandbox (both injected)."""
 
     def __init__(self, config: StudyConfig, registry: BaseRegistry, sandbox_factory, cache_root: Path,
-                 planner: BasePlanner | None = None, progress: Progress | None = None):
+                 planner: BasePlanner | None = None, progress: Progress | None = None,
+                 observe: Callable[[str], None] | None = None):
+        """``observe(run_id)`` is called after each change the loop records (live tracking); it must
+        return at once and never raise."""
         self.config = config
         self.registry = registry
         self._sandbox_factory = sandbox_factory
@@ -108,6 +111,7 @@ class Study:
         self.checkpoints = plan_for(config.seeds)  # the rule `eval` uses too
         self.planner = planner or self._default_planner()
         self.progress = progress or (lambda line: None)
+        self._observe = observe or (lambda run_id: None)
         self.data = prepare(config.goal.dataset, self.cache_root)
         self.shape = self.data.shape
         self._ledger = self._empty_ledger()
@@ -131,6 +135,7 @@ class Study:
         stored = self.config.model_dump(mode="json") | {"metric": self.config.goal.metric}
         run = self.registry.create_run(self.config.goal.text, stored,
                                        self.config.planner_seed, self._manifest())
+        self._observe(run.id)
         return self._loop(run.id, time.monotonic())
 
     def resume(self, run_id: str) -> StudyResult:
@@ -140,6 +145,7 @@ class Study:
         if reaped:
             self.progress(f"removed {reaped} container(s) the interrupted run left behind")
         self.registry.set_run_status(run_id, RunStatus.RUNNING)
+        self._observe(run_id)
         self.progress(f"resuming {run_id}: {len(pending)} interrupted trial(s) to re-run")
         spent = sum(t.wall_s or 0.0 for t in self.registry.list_trials(run_id, "finished"))
         # The LLM's answers took time between trials too (minutes on a small local model).
@@ -164,9 +170,11 @@ class Study:
                     return self._finish(run_id, trials, *final, t0)
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP as the CLI maps them: resume continues it
             self.registry.set_run_status(run_id, RunStatus.INTERRUPTED)
+            self._observe(run_id)
             raise
         except (AgentError, LLMReplayMismatch) as exc:  # the run is over: say why in the record too
             self.registry.set_run_status(run_id, RunStatus.FAILED, decision={"reason": str(exc)})
+            self._observe(run_id)
             raise
 
     def _step(self, run_id: str, trials: list[TrialRecord], t0: float) -> None:
@@ -188,6 +196,7 @@ class Study:
         if trial is None:
             trial = self.registry.start_trial(run_id, proposal.spec, source, rung=proposal.model_dump(mode="json"))
         config = self._eval_config(proposal, t0)
+        self._observe(run_id)
         self.progress(self._describe(trial.number, proposal, trials, t0, config.limits.timeout_s))
         try:
             report = self._evaluate(trial, proposal, source, problem, config)
@@ -196,6 +205,7 @@ class Study:
                 self.registry.finish_trial(trial.id, exc.report)
             raise  # with nothing finished the trial stays running: resume re-runs it
         self.registry.finish_trial(trial.id, report)
+        self._observe(run_id)
 
     def _evaluate(self, trial: TrialRecord, proposal: Proposal, source: str, problem: str | None,
                   config: EvalConfig) -> EvalReport:
@@ -311,6 +321,7 @@ class Study:
         best_id = next((t.id for t in trials if t.number == best_number), None)
         decision = (decision or {}) | {"reason": reason}
         self.registry.set_run_status(run_id, status, decision=decision, best_trial_id=best_id)
+        self._observe(run_id)
         container_s = sum(t.container_s or 0.0 for t in trials)
         return StudyResult(run_id=run_id, status=status, reason=reason, decision=decision, best_trial=best_number,
                            trials=len(trials), wall_s=time.monotonic() - t0, container_s=container_s,

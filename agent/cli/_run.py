@@ -14,6 +14,7 @@ from rich.markup import escape
 from ..defaults import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S
 from ..errors import UsageError
 from ._eval import limits
+from ._export import experiment_option, live_tracking, mlflow_option, report_tracking
 from ._group import err_console, home_option, main, resolve_home
 from ._signals import interruptible
 
@@ -27,7 +28,7 @@ def open_home_registry(home: Path):
     return open_registry(home)
 
 
-def _study(config, registry, home: Path, quiet: bool):
+def _study(config, registry, home: Path, quiet: bool, tracker):
     from ..sandbox import DockerSandbox
     from ..study import Study
 
@@ -35,19 +36,30 @@ def _study(config, registry, home: Path, quiet: bool):
         if not quiet:
             err_console.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)  # no markup from data
 
-    return Study(config, registry, lambda: DockerSandbox(), home / "cache" / "datasets", progress=progress)
+    return Study(config, registry, lambda: DockerSandbox(), home / "cache" / "datasets", progress=progress,
+                 observe=tracker.notify)
+
+
+@contextmanager
+def _session(home: Path, tracking: dict, run_id: str | None = None):
+    """The registry, the interruption hint and the live tracker (``--mlflow``) of one command."""
+    with open_home_registry(home) as registry, _kept_on_interrupt(registry, run_id), \
+            live_tracking(registry, tracking.get("mlflow_uri"), tracking.get("mlflow_experiment")) as tracker:
+        yield registry, tracker
 
 
 def start_run(home: Path, goal_text: str, dataset, target, metric, max_iterations, budget_minutes, patience,
               seeds, planner_seed, as_json: bool, planner: str = "search", llm: dict | None = None,
-              replay: str | None = None, timeout: float | None = None, memory: str = DEFAULT_MEMORY) -> int:
+              replay: str | None = None, timeout: float | None = None, memory: str = DEFAULT_MEMORY,
+              tracking: dict | None = None) -> int:
     """``timeout``: the most one trial may take (None: each deadline follows the trial's projected cost)."""
     from ..config import parse_seeds, validated
     from ..goal import parse_goal
     from ..study import StudyConfig
 
+    tracking = tracking or {}
     if replay:
-        return replay_run(home, replay, as_json)
+        return replay_run(home, replay, as_json, tracking)
     goal = parse_goal(goal_text or DEFAULT_GOAL, dataset=dataset, target=target, metric=metric)
     kind, settings, line = _choose_planner(planner, llm or {})
     config = validated(StudyConfig, goal=goal, max_iterations=max_iterations, budget_minutes=budget_minutes,
@@ -58,9 +70,9 @@ def start_run(home: Path, goal_text: str, dataset, target, metric, max_iteration
         err_console.print(f"goal: {goal.metric} {'>=' if goal.higher_is_better else '<='} {goal.target} on "
                           f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}", highlight=False)
     err_console.print(line, highlight=False, soft_wrap=True)  # which planner, always (stderr)
-    with open_home_registry(home) as registry, _kept_on_interrupt(registry):
-        result = _study(config, registry, home, as_json).start()
-        return _conclude(registry, result, as_json)
+    with _session(home, tracking) as (registry, tracker):
+        result = _study(config, registry, home, as_json, tracker).start()
+        return _conclude(registry, result, as_json, tracker)
 
 
 @contextmanager
@@ -87,11 +99,11 @@ def _choose_planner(requested: str, llm: dict):
     return kind, settings, line
 
 
-def replay_run(home: Path, run_id: str, as_json: bool) -> int:
+def replay_run(home: Path, run_id: str, as_json: bool, tracking: dict | None = None) -> int:
     """A new run with RUN's configuration whose LLM answers come from RUN's records (no endpoint)."""
     from ..study import StudyConfig
 
-    with open_home_registry(home) as registry, _kept_on_interrupt(registry):
+    with _session(home, tracking or {}) as (registry, tracker):
         source = StudyConfig.from_stored(registry.get_run(run_id).config)
         if source.planner != "llm" or source.llm is None:
             raise UsageError(f"{run_id} used the {source.planner} planner: only LLM runs have decisions to replay")
@@ -99,23 +111,25 @@ def replay_run(home: Path, run_id: str, as_json: bool) -> int:
         config = source.model_copy(update={"replay_of": run_id})
         err_console.print(f"planner: llm, replaying {run_id} ({len(calls)} recorded exchanges; no endpoint)",
                           highlight=False, soft_wrap=True)
-        result = _study(config, registry, home, as_json).start()
-        return _conclude(registry, result, as_json)
+        result = _study(config, registry, home, as_json, tracker).start()
+        return _conclude(registry, result, as_json, tracker)
 
 
-def resume_run(home: Path, run_id: str, as_json: bool) -> int:
+def resume_run(home: Path, run_id: str, as_json: bool, tracking: dict | None = None) -> int:
     from ..study import StudyConfig
 
-    with open_home_registry(home) as registry, _kept_on_interrupt(registry, run_id):
+    with _session(home, tracking or {}, run_id) as (registry, tracker):
         run = registry.get_run(run_id)
         config = StudyConfig.from_stored(run.config)
-        result = _study(config, registry, home, as_json).resume(run_id)
-        return _conclude(registry, result, as_json)
+        result = _study(config, registry, home, as_json, tracker).resume(run_id)
+        return _conclude(registry, result, as_json, tracker)
 
 
-def _conclude(registry, result, as_json: bool) -> int:
+def _conclude(registry, result, as_json: bool, tracker) -> int:
     from ..report import write_run_report
 
+    tracking = tracker.close()  # the last sync first: the --json document says where the run went
+    report_tracking(tracking)
     snapshot = registry.snapshot(result.run_id)
     run_dir = registry.run_dir(result.run_id)
     paths = write_run_report(snapshot, run_dir)
@@ -128,6 +142,8 @@ def _conclude(registry, result, as_json: bool) -> int:
            "wall_s": round(result.wall_s, 1), "container_s": round(result.container_s, 1),
            "planning": result.planning,
            "report": {k: str(v) for k, v in paths.items()} | {"export": str(run_dir / "run.json")}}
+    if tracking:
+        doc["tracking"] = {"mlflow": tracking}
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:
@@ -193,11 +209,13 @@ def _print_result(doc: dict) -> None:
 @click.option("--memory", default=DEFAULT_MEMORY, show_default=True, help="Memory limit per trial (e.g. 512m, 4g).")
 @click.option("--replay", default=None, metavar="RUN",
               help="Re-run RUN's recorded LLM decisions without an endpoint (its goal and budgets too).")
+@mlflow_option
+@experiment_option
 @home_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds, planner,
-            planner_seed, local_home, as_json, replay, timeout, memory, **llm):
+            planner_seed, local_home, as_json, replay, timeout, memory, mlflow_uri, mlflow_experiment, **llm):
     """Research loop: plan, generate, train in the sandbox, decide with statistics; exit 0 when achieved."""
     home = resolve_home(ctx, local_home)
     llm = {k.removeprefix("llm_"): v for k, v in llm.items()}
@@ -205,17 +223,20 @@ def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, 
     with interruptible():  # SIGTERM/SIGHUP unwind like Ctrl-C: the run is marked interrupted, no container left
         code = start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
                          planner_seed, as_json, planner=planner, llm=llm, replay=replay, timeout=timeout,
-                         memory=memory)
+                         memory=memory, tracking={"mlflow_uri": mlflow_uri, "mlflow_experiment": mlflow_experiment})
     ctx.exit(code)
 
 
 @main.command("resume")
 @click.argument("run_id")
+@mlflow_option
+@experiment_option
 @home_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def resume_cmd(ctx, run_id, local_home, as_json):
+def resume_cmd(ctx, run_id, mlflow_uri, mlflow_experiment, local_home, as_json):
     """Continue a run that was interrupted or killed; trials that were running are re-run."""
+    tracking = {"mlflow_uri": mlflow_uri, "mlflow_experiment": mlflow_experiment}
     with interruptible():
-        code = resume_run(resolve_home(ctx, local_home), run_id, as_json)
+        code = resume_run(resolve_home(ctx, local_home), run_id, as_json, tracking)
     ctx.exit(code)

@@ -1,4 +1,4 @@
-"""Reports: strict JSON, the console summary, plots next to the report, comparisons."""
+"""Reports: strict JSON, the console summary, plots, comparisons, and the MLflow/TensorBoard exports."""
 
 from .._lazy import attach
 
@@ -8,5 +8,9 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "._compare": ["compare"],
     "._console": ["print_eval"],
     "._json": ["clean", "dumps"],
+    "._live": ["LiveTracker"],
+    "._mlflow": ["MlflowSink"],
     "._run_report": ["write_run_report"],
+    "._tensorboard": ["export_tensorboard"],
+    "._tracked": ["tracked_run", "safe_uri"],
 })

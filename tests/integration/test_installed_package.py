@@ -198,6 +198,12 @@ def test_run_runs_report_and_datasets_with_a_home_of_their_own(user):
     assert Path(report.stdout.strip()).is_file() and Path(report.stdout.strip()).is_relative_to(home)
     datasets = user.cli("datasets", "--json", RESEARCH_AGENT_HOME=str(home))
     assert datasets.returncode == 0, datasets.stderr
+    # The trackers are extras this install does not have: one line each names the extra, exit 1.
+    for flag, extra in (("--mlflow", "mlflow"), ("--tensorboard", "tensorboard")):
+        args = [flag] if flag == "--mlflow" else [flag, str(user.root / "tb")]
+        exported = user.cli("export", entry["id"], *args, "--home", str(home))
+        assert exported.returncode == 1, exported.stderr
+        assert exported.stderr.count("\n") == 1 and f"research-agent[{extra}]" in exported.stderr, exported.stderr
     assert {"digits", "fashion-mnist"} <= {row["name"] for row in json.loads(datasets.stdout)}
     assert os.stat(home / "registry.sqlite").st_uid == user.uid
 

@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
-EXTRAS = ("dev", "vision", "text")  # what `make` installs
+EXTRAS = ("dev", "vision", "text", "mlflow", "tensorboard")  # what `make` installs
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
 
 
