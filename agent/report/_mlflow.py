@@ -23,9 +23,10 @@ __all__ = ["DEFAULT_EXPERIMENT", "MlflowSink", "SyncCounts"]
 
 DEFAULT_EXPERIMENT = "research-agent"
 # MLflow's own defaults (7 retries, backoff factor 2, 120 s a request) hold a command for minutes
-# on a server that is down; a user's own settings in the environment win over these.
-HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                 "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+# on a server that is down, and it writes a "View run" line to stdout per run it ends, which would
+# break `--json`. A user's own settings in the environment win over these.
+ENV_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+                "MLFLOW_HTTP_REQUEST_TIMEOUT": "30", "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
 TAG = "research_agent"
 SYNCED = f"{TAG}.synced"  # set last: a write cut short is redone
 _BATCH = 500  # MLflow takes at most 1,000 metrics and 100 params in one log_batch
@@ -52,7 +53,7 @@ class MlflowSink:
     """Writes ``TrackedRun`` views to one experiment of one tracking server."""
 
     def __init__(self, uri: str | None, experiment: str = DEFAULT_EXPERIMENT):
-        for key, value in HTTP_DEFAULTS.items():
+        for key, value in ENV_DEFAULTS.items():
             os.environ.setdefault(key, value)
         mlflow = import_extra("mlflow", "mlflow")
         if "MLFLOW_LOGGING_LEVEL" not in os.environ:  # its INFO lines ("Creating initial MLflow database

@@ -109,7 +109,8 @@ def _trial(t: TrialRecord) -> TrialEntry:
     if finished:
         for name, agg in t.summary.items():
             if isinstance(agg, dict):
-                metrics |= {name: agg.get("mean")} | {f"{name}.{k}": agg.get(k) for k in ("std", "ci_low", "ci_high", "n")}
+                metrics[name] = agg.get("mean")
+                metrics |= {f"{name}.{k}": agg.get(k) for k in ("std", "ci_low", "ci_high", "n")}
         metrics |= {"wall_s": t.wall_s, "container_s": t.container_s}
     tags = {"status": status, "attempt": str(t.attempt), "message": (t.message or "")[:MAX_PARAM_CHARS]}
     return TrialEntry(

@@ -18,7 +18,7 @@ from tests.conftest import REPO
 
 # What no short command needs: the data stack, the search, plots, the LLM client, training code.
 HEAVY = ("sklearn", "scipy", "matplotlib", "torch", "torchvision", "pandas", "pyarrow", "skrub", "optuna",
-         "openai", "datasets")
+         "openai", "datasets", "mlflow", "tensorboardX", "tensorboard")
 # --help prints click's text: it needs not even validation or arrays.
 HELP_HEAVY = (*HEAVY, "numpy", "pydantic", "docker")
 
@@ -38,7 +38,7 @@ def heavy_in(names: set[str], heavy: tuple[str, ...]) -> list[str]:
     return sorted(names & set(heavy))
 
 
-@pytest.mark.parametrize("args", [("--help",), ("eval", "--help"), ("run", "--help")])
+@pytest.mark.parametrize("args", [("--help",), ("eval", "--help"), ("run", "--help"), ("export", "--help")])
 def test_help_imports_neither_the_data_stack_nor_validation(args, tmp_path):
     assert heavy_in(imported(*args, home=tmp_path), HELP_HEAVY) == []
 
