@@ -125,10 +125,10 @@ def resume_run(home: Path, run_id: str, as_json: bool, tracking: dict | None = N
         return _conclude(registry, result, as_json, tracker)
 
 
-def _conclude(registry, result, as_json: bool, tracker) -> int:
+def _conclude(registry, result, as_json: bool, tracker=None) -> int:
     from ..report import write_run_report
 
-    tracking = tracker.close()  # the last sync first: the --json document says where the run went
+    tracking = tracker.close() if tracker else None  # the last sync first: --json says where the run went
     report_tracking(tracking)
     snapshot = registry.snapshot(result.run_id)
     run_dir = registry.run_dir(result.run_id)
