@@ -89,6 +89,21 @@ def live_tracking(registry, mlflow_uri: str | None, experiment: str):
         report_tracking(tracker.close())
 
 
+def resume_hint(run_dir: Path, tracking: dict) -> None:
+    """A run logged live and resumed without ``--mlflow`` goes on unlogged: say so, and how to go on."""
+    from ..report import NOTE_FILE
+
+    if tracking.get("mlflow_uri") is not None:
+        return
+    try:
+        where = json.loads((run_dir / NOTE_FILE).read_text())["mlflow"]["where"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    err_console.print(f"[yellow]this run was logged live to {escape(where)}; without --mlflow the rest is not: "
+                      f"pass --mlflow URI, or `research-agent export {run_dir.name} --mlflow URI` later[/]",
+                      highlight=False, soft_wrap=True)
+
+
 def report_tracking(summary: dict | None) -> None:
     """One line on stderr: where the run went, or how many writes failed and how to catch up."""
     if not summary:

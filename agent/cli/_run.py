@@ -14,7 +14,7 @@ from rich.markup import escape
 from ..defaults import DEFAULT_MEMORY, DEFAULT_TIMEOUT_S
 from ..errors import UsageError
 from ._eval import limits
-from ._export import experiment_option, live_tracking, mlflow_option, report_tracking
+from ._export import experiment_option, live_tracking, mlflow_option, report_tracking, resume_hint
 from ._group import err_console, home_option, main, resolve_home
 from ._signals import interruptible
 
@@ -121,6 +121,7 @@ def resume_run(home: Path, run_id: str, as_json: bool, tracking: dict | None = N
     with _session(home, tracking or {}, run_id) as (registry, tracker):
         run = registry.get_run(run_id)
         config = StudyConfig.from_stored(run.config)
+        resume_hint(registry.run_dir(run_id), tracking or {})
         result = _study(config, registry, home, as_json, tracker).resume(run_id)
         return _conclude(registry, result, as_json, tracker)
 

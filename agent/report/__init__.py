@@ -8,7 +8,7 @@ __getattr__, __dir__, __all__ = attach(__name__, {
     "._compare": ["compare"],
     "._console": ["print_eval"],
     "._json": ["clean", "dumps"],
-    "._live": ["LiveTracker"],
+    "._live": ["LiveTracker", "NOTE_FILE"],
     "._mlflow": ["MlflowSink"],
     "._run_report": ["write_run_report"],
     "._tensorboard": ["export_tensorboard"],

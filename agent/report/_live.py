@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from ..errors import TrackingError
 from ._tracked import tracked_run
 
-__all__ = ["LiveTracker"]
+__all__ = ["LiveTracker", "NOTE_FILE"]
+
+NOTE_FILE = "tracking.json"  # in the run's folder: where it was logged live (no credentials), for `resume`
 
 # How long the end of a command waits for the last sync before it leaves the rest to `export`.
 FLUSH_S = 120.0
@@ -75,11 +77,18 @@ class LiveTracker:
                 self._pending, self._busy, run_id = False, True, self.run_id
             try:
                 self.synced = self.sink.sync(tracked_run(self.registry.snapshot(run_id)))
+                self._note(run_id)
             except Exception as exc:  # noqa: BLE001  (logging must never end the run: kept and reported)
                 self._fail(exc)
             with self._cv:
                 self._busy = False
                 self._cv.notify_all()
+
+    def _note(self, run_id: str) -> None:
+        path = self.registry.run_dir(run_id) / NOTE_FILE
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"mlflow": {"where": self.sink.where}}) + "\n")
 
     def _fail(self, exc: Exception) -> None:
         self.failures.append({"at": datetime.now(UTC).isoformat(timespec="seconds"), "error": str(exc)[:500]})

@@ -84,3 +84,14 @@ def test_mlflow_alone_means_mlflows_default_store_in_the_working_directory(home,
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["mlflow"]["created"] == 1 + 1 + 2
     assert (work / "mlflow.db").is_file() and (work / "mlruns").is_dir()
+
+
+def test_resuming_a_live_logged_run_without_mlflow_says_the_rest_goes_unlogged(home, run_id):
+    with SQLiteRegistry(home / "registry.sqlite") as reg:
+        note = reg.run_dir(run_id) / "tracking.json"
+    note.parent.mkdir(parents=True, exist_ok=True)
+    note.write_text(json.dumps({"mlflow": {"where": "MLflow at http://***@mlflow.lab, experiment 'x'"}}))
+    done = run_cli("resume", run_id, home=home, env=DEAD_ENGINE)  # the dead engine ends it after the hint
+    assert done.code == 1
+    assert (f"this run was logged live to MLflow at http://***@mlflow.lab, experiment 'x'; without --mlflow the "
+            f"rest is not: pass --mlflow URI, or `research-agent export {run_id} --mlflow URI` later") in done.stderr

@@ -166,6 +166,7 @@ def test_live_logging_failures_are_kept_and_reported_and_the_registry_is_untouch
     summary = tracker.close()
     assert 1 <= sink.calls <= 5 and summary["failures"] == sink.calls
     assert "connection refused" in summary["last_error"]
+    assert not (reg.run_dir(run_id) / "tracking.json").exists()  # nothing was logged: no note of it
     (log,) = [a for a in reg.list_artifacts(run_id) if a.kind == "tracking_log"]
     assert "connection refused" in (reg.run_dir(run_id) / log.path).read_text()
     after = reg.export_run(run_id)
@@ -182,6 +183,8 @@ def test_live_logging_ends_with_everything_synced(reg, tmp_path, monkeypatch):
     summary = tracker.close()
     assert summary["failures"] == 0 and summary["parent_run_id"]
     assert _dump(MlflowClient(uri))[run_id]["status"] == "FINISHED"
+    note = (reg.run_dir(run_id) / "tracking.json").read_text()  # for `resume` without --mlflow
+    assert f"MLflow at {uri}" in note
 
 
 def _scalars(path) -> dict[str, list[tuple[int, float]]]:
