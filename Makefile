@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 GOAL   ?= Design a model for the digits dataset with at least 95% accuracy
+ARGS   ?=# more `run` flags, e.g. ARGS=--mlflow
 
 # testcontainers cannot pull its reaper image without a registry.
 export TESTCONTAINERS_RYUK_DISABLED := true
@@ -56,7 +57,7 @@ unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
 run: image datasets-setup offline-data
-	@$(BIN)/research-agent run --goal "$(GOAL)"
+	@$(BIN)/research-agent run --goal "$(GOAL)" $(ARGS)
 
 bench: image
 	@bench/setup_venv.sh
