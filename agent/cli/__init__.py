@@ -1,7 +1,7 @@
 """The command line: the click group (``_group``) and its commands, option parsing only.
 
 ``eval``/``compare`` (``_eval``), ``run``/``resume`` (``_run``), ``runs``/``report`` (``_runs``),
-``export`` and the ``--mlflow`` options of ``run``/``resume`` (``_export``),
+``export`` and the ``--mlflow`` options of ``run``/``resume`` (``_export``), ``dashboard``,
 ``datasets``/``doctor``/``llm-check``/``image`` (``_admin``, ``_llm``). Importing a command module
 registers its commands on ``main``; the work behind each is imported when the command runs.
 """
@@ -15,7 +15,7 @@ import threading
 
 import click
 
-from . import _admin, _eval, _export, _run, _runs  # noqa: F401  (registers the commands)
+from . import _admin, _dashboard, _eval, _export, _run, _runs  # noqa: F401  (registers the commands)
 from ._eval import quick_evaluator
 from ._group import main
 

@@ -34,21 +34,27 @@ def load_report(path: Path) -> EvalReport:
 def compare(paths: list[Path], metric: str = "accuracy", alpha: float = 0.05) -> dict:
     """The first report against each other one; Holm-adjusted when there are several."""
     docs = [load_report(p) for p in paths]
-    base = docs[0].seed_values(metric)
-    if not base:
-        raise UsageError(f"{paths[0]}: no seed has a value for {metric!r}")
-    rows = []
     for path, doc in zip(paths[1:], docs[1:], strict=True):
-        other = doc.seed_values(metric)
-        common = sorted(set(base) & set(other))
-        if len(common) < 2:
-            raise UsageError(f"{paths[0]} and {path} share {len(common)} seed(s) with {metric!r}; "
-                             "a paired comparison needs the same seeds, at least two")
         if docs[0].dataset.get("fingerprint") != doc.dataset.get("fingerprint"):
             raise UsageError(f"{paths[0]} and {path} were scored on different data (dataset fingerprints differ)")
+    return compare_values([(str(p), d.seed_values(metric)) for p, d in zip(paths, docs, strict=True)], metric, alpha)
+
+
+def compare_values(named: list[tuple[str, dict[int, float]]], metric: str, alpha: float = 0.05) -> dict:
+    """Paired comparisons of the first ``(name, {seed: value})`` against each other one, over
+    their common seeds (Holm-adjusted when there are several): ``compare`` and the dashboard."""
+    (first, base), others = named[0], named[1:]
+    if not base:
+        raise UsageError(f"{first}: no seed has a value for {metric!r}")
+    rows = []
+    for name, other in others:
+        common = sorted(set(base) & set(other))
+        if len(common) < 2:
+            raise UsageError(f"{first} and {name} share {len(common)} seed(s) with {metric!r}; "
+                             "a paired comparison needs the same seeds, at least two")
         result = compare_paired([base[s] for s in common], [other[s] for s in common],
                                 higher_is_better=is_higher_better(metric))
-        rows.append({"a": str(paths[0]), "b": str(path), "seeds": common} | result.to_dict())
+        rows.append({"a": first, "b": name, "seeds": common} | result.to_dict())
     if len(rows) > 1:
         adjusted = holm([r["p_value"] for r in rows], alpha)
         for row, p_adj, reject in zip(rows, adjusted.adjusted, adjusted.reject, strict=True):

@@ -14,7 +14,7 @@ from ..planner import Ledger, planning, planning_line, summary_of
 from ..scoring import plan_for, plot_learning_curves
 from ..specs import Goal
 
-__all__ = ["write_run_report"]
+__all__ = ["candidate_rows", "decision_line", "interval_text", "write_run_report"]
 
 
 def write_run_report(snapshot, run_dir: Path) -> dict[str, Path]:
@@ -43,7 +43,7 @@ def _fmt(v, digits=4) -> str:
     return "-" if v is None else f"{v:.{digits}f}"
 
 
-def _interval(summary: dict | None) -> str:
+def interval_text(summary: dict | None) -> str:
     if not summary or summary.get("mean") is None:
         return "-"
     if summary.get("ci_low") is None:
@@ -63,11 +63,11 @@ def _sections(run, trials, best) -> dict:
         leaderboard.append({
             "number": t.number, "action": rung.get("action", "-"), "family": spec.get("family", "source"),
             "seeds": ",".join(map(str, rung.get("seeds", []))), "status": (t.status.value if t.status else t.state),
-            "value": _interval(t.summary.get(metric)), "message": (t.message or "")[:80],
+            "value": interval_text(t.summary.get(metric)), "message": (t.message or "")[:80],
             "wall_s": t.wall_s,
         })
     failures = Counter(t.status.value for t in trials if t.status is not None and t.status.value != "ok")
-    candidates = _candidates(config, goal, trials)
+    candidates = candidate_rows(config, goal, trials)
     plan = planning([t.rung or {} for t in trials], config.get("planner", ""))
     return {"run": run, "goal": goal, "metric": metric, "decision": decision, "best": best,
             "leaderboard": leaderboard, "candidates": candidates, "failures": failures, "manifest": run.manifest,
@@ -77,7 +77,7 @@ def _sections(run, trials, best) -> dict:
 TOP_CANDIDATES = 10  # the report's candidate table; the leaderboard below lists every trial
 
 
-def _candidates(config: dict, goal: dict, trials) -> list[dict]:
+def candidate_rows(config: dict, goal: dict, trials) -> list[dict]:
     """The run's ledger (the one the loop decided with), best full-fidelity mean first."""
     finished = [t for t in trials if t.state == "finished" and t.rung]
     if not finished or not goal.get("dataset"):
@@ -100,7 +100,7 @@ def _candidates(config: dict, goal: dict, trials) -> list[dict]:
     return rows
 
 
-def _decision_line(s: dict) -> str:
+def decision_line(s: dict) -> str:
     """The run's decision: which one-sided bounds it rests on (seeds, test set), why the run stopped."""
     d = s["decision"]
     status = s["run"].status.value
@@ -128,13 +128,13 @@ def _markdown(s: dict, curves_png) -> str:
         f"**Goal:** {run.goal or '-'}  ", f"**Dataset:** {goal.get('dataset')}  ",
         f"**Target:** {s['metric']} {'>=' if goal.get('higher_is_better', True) else '<='} {goal.get('target')}  ",
         f"**Created:** {run.created_at:%Y-%m-%d %H:%M UTC}", "",
-        "## Decision", "", _decision_line(s), "",
+        "## Decision", "", decision_line(s), "",
     ]
     if s["planning_line"]:  # an LLM run says who planned it; one the LLM never planned says so loudly
         text = s["planning_line"][0].upper() + s["planning_line"][1:]
         lines += [f"> **{text}.**" if s["planning"]["llm"] == 0 else f"Planning: {s['planning_line']}.", ""]
     if best is not None:
-        value = _interval(best.summary.get(s["metric"]))
+        value = interval_text(best.summary.get(s["metric"]))
         lines += [f"## Best model (trial {best.number})", "", f"{s['metric']}: {value}",
                   "", "```python", (best.source or "").rstrip(), "```", ""]
         if curves_png:
@@ -174,7 +174,7 @@ def _html(s: dict, curves_png) -> str:
         img = f"<img alt='learning curves of the best model' src='data:image/png;base64,{data}'>"
     source = f"<pre><code>{e(best.source or '')}</code></pre>" if best is not None else "<p>none</p>"
     failures = "".join(f"<li>{e(k)}: {v}</li>" for k, v in sorted(s["failures"].items())) or "<li>none</li>"
-    decision = e(_decision_line(s).replace("**", ""))
+    decision = e(decision_line(s).replace("**", ""))
     planned = ""
     if s["planning_line"]:
         loud = " class='warn'><strong" if s["planning"]["llm"] == 0 else "><span"

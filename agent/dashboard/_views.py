@@ -1,0 +1,170 @@
+"""What each page shows, read through the registry's API and shaped into plain dicts.
+
+The templates only lay these out; every string in them is untrusted text (goal, model source,
+stderr, LLM answers) and the templates escape it (Jinja2 autoescape). Pages are bounded: a run
+with thousands of trials is read once per request and shown a page of trials at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from ..registry import BaseRegistry, RunSnapshot, TrialRecord
+from ..report import candidate_rows, decision_line, interval_text
+
+__all__ = ["PAGE_RUNS", "PAGE_TRIALS", "compare_view", "page_of", "run_view", "runs_view", "trial_rows", "trial_view"]
+
+PAGE_RUNS = 50  # runs per page of the runs list
+PAGE_TRIALS = 100  # trials per page of a run (its table and its chart)
+
+
+def page_of(items: list, page: int, size: int) -> tuple[list, dict]:
+    pages = max(1, math.ceil(len(items) / size))
+    page = min(max(1, page), pages)
+    return items[(page - 1) * size: page * size], {"page": page, "pages": pages, "total": len(items)}
+
+
+def _goal(config: dict) -> dict:
+    return config.get("goal") or {}
+
+
+def runs_view(registry: BaseRegistry, status: str = "", dataset: str = "", page: int = 1) -> dict:
+    rows = []
+    for summary in registry.list_runs():
+        run = registry.get_run(summary.id)
+        goal = _goal(run.config)
+        finished = registry.list_trials(summary.id, "finished")
+        best = summary.best
+        rows.append({
+            "id": summary.id, "created": summary.created_at, "goal": summary.goal, "status": summary.status.value,
+            "dataset": str(goal.get("dataset") or ""), "metric": best.metric if best else goal.get("metric"),
+            "target": goal.get("target"), "best": best.model_dump() if best else None,
+            "n_trials": summary.n_trials, "n_finished": summary.n_finished,
+            "wall_s": sum(t.wall_s or 0.0 for t in finished),
+            "container_s": sum(t.container_s or 0.0 for t in finished),
+        })
+    facets = {"statuses": sorted({r["status"] for r in rows}), "datasets": sorted({r["dataset"] for r in rows})}
+    shown = [r for r in rows if (not status or r["status"] == status) and (not dataset or r["dataset"] == dataset)]
+    items, pager = page_of(shown, page, PAGE_RUNS)
+    return {"runs": items, "pager": pager, "facets": facets, "status": status, "dataset": dataset,
+            "live": any(r["status"] == "running" for r in rows)}
+
+
+def _value(t: TrialRecord, metric: str) -> dict:
+    agg = t.summary.get(metric) or {}
+    return {"mean": agg.get("mean"), "low": agg.get("ci_low"), "high": agg.get("ci_high"), "n": agg.get("n"),
+            "text": interval_text(agg)}
+
+
+def trial_rows(snapshot: RunSnapshot) -> list[dict]:
+    """One flat row per trial: the dashboard's table and its CSV/JSON export."""
+    metric = _goal(snapshot.run.config).get("metric", "accuracy")
+    rows = []
+    for t in snapshot.trials:
+        rung, model = t.rung or {}, (t.spec.get("model") or {})
+        value = _value(t, metric)
+        rows.append({
+            "number": t.number, "state": t.state.value, "status": t.status.value if t.status else t.state.value,
+            "action": rung.get("action", ""), "candidate": rung.get("candidate", ""),
+            "family": model.get("family", "source"), "seeds": ",".join(map(str, rung.get("seeds", []))),
+            "metric": metric, "mean": value["mean"], "ci_low": value["low"], "ci_high": value["high"],
+            "n": value["n"], "attempt": t.attempt, "wall_s": t.wall_s, "container_s": t.container_s,
+            "message": t.message or "", "started_at": t.started_at.isoformat() if t.started_at else None,
+            "finished_at": t.finished_at.isoformat() if t.finished_at else None,
+        })
+    return rows
+
+
+def _tree(rows: list[dict]) -> list[dict]:
+    """The search as candidates (first seen first), each with its trials in order: explore ->
+    promote -> add seeds -> confirm; a failed trial is a leaf with its status."""
+    nodes: dict[str, dict] = {}
+    for r in rows:
+        key = r["candidate"] or f"trial-{r['number']}"
+        node = nodes.setdefault(key, {"candidate": r["candidate"], "family": r["family"], "trials": []})
+        node["trials"].append(r)
+    return list(nodes.values())
+
+
+def run_view(registry: BaseRegistry, run_id: str, page: int = 1) -> dict:
+    snapshot = registry.snapshot(run_id)
+    run = snapshot.run
+    goal = _goal(run.config)
+    rows = trial_rows(snapshot)
+    items, pager = page_of(rows, page, PAGE_TRIALS)
+    decision = run.decision or {}
+    statuses = Counter(r["status"] for r in rows)
+    return {
+        "run": run, "goal": goal, "metric": goal.get("metric", "accuracy"), "decision": decision,
+        "decision_line": decision_line({"decision": decision, "run": run}).replace("**", ""),
+        "candidates": candidate_rows(run.config, goal, list(snapshot.trials)),
+        "tree": _tree(rows), "trials": items, "pager": pager, "statuses": dict(sorted(statuses.items())),
+        "points": [{"number": r["number"], "mean": r["mean"], "low": r["ci_low"], "high": r["ci_high"],
+                    "status": r["status"], "label": f"trial {r['number']}: {r['action']} {r['family']}"}
+                   for r in items],
+        "llm_calls": len(snapshot.llm_calls), "live": run.status.value == "running",
+        "wall_s": sum(t.wall_s or 0.0 for t in snapshot.trials),
+        "container_s": sum(t.container_s or 0.0 for t in snapshot.trials),
+    }
+
+
+def trial_view(registry: BaseRegistry, run_id: str, number: int) -> dict | None:
+    snapshot = registry.snapshot(run_id)
+    trial = next((t for t in snapshot.trials if t.number == number), None)
+    if trial is None:
+        return None
+    metric = _goal(snapshot.run.config).get("metric", "accuracy")
+    seeds = [{"seed": s.seed, "status": s.status, "message": s.message, "metrics": s.metrics, "curves": s.curves,
+              "confusion": s.extra.get("confusion_matrix"), "best_epoch": s.extra.get("best_epoch")}
+             for s in trial.seeds]
+    names = sorted({k for s in trial.seeds for k, v in s.metrics.items() if isinstance(v, int | float)})
+    sandbox = trial.details.get("sandbox") or {}
+    return {
+        "run": snapshot.run, "trial": trial, "metric": metric, "value": _value(trial, metric),
+        "rung": trial.rung or {}, "training": (trial.spec.get("training") or {}), "model": trial.spec.get("model"),
+        "rationale": trial.spec.get("rationale") or "", "seeds": seeds, "metric_names": names,
+        "curves": {s.seed: s.curves for s in trial.seeds if s.curves},
+        "sandbox": {k: v for k, v in sandbox.items() if k not in ("stderr_tail", "runs", "image_labels")},
+        "stderr": sandbox.get("stderr_tail") or "", "dataset": trial.details.get("dataset") or {},
+        "llm_calls": _planned_before(snapshot, trial), "manifest": snapshot.run.manifest,
+        "numbers": [t.number for t in snapshot.trials],
+    }
+
+
+def _planned_before(snapshot: RunSnapshot, trial: TrialRecord) -> list:
+    """The LLM exchanges recorded after the previous trial started and before this one: the ones
+    that planned it (the registry keeps exchanges per run, in order)."""
+    earlier = [t.created_at for t in snapshot.trials if t.number < trial.number]
+    since = max(earlier) if earlier else snapshot.run.created_at
+    return [c for c in snapshot.llm_calls if since <= c.created_at <= trial.created_at]
+
+
+MAX_COMPARED = 8  # trials side by side on one page
+
+
+def compare_view(registry: BaseRegistry, run_id: str, numbers: list[int]) -> dict:
+    """Trials side by side, with the paired comparison `research-agent compare` computes over their
+    common seeds (the first against each other; Holm-adjusted when there are several)."""
+    from ..errors import UsageError
+    from ..report import compare_values
+
+    snapshot = registry.snapshot(run_id)
+    metric = _goal(snapshot.run.config).get("metric", "accuracy")
+    by_number = {t.number: t for t in snapshot.trials}
+    chosen = [by_number[n] for n in dict.fromkeys(numbers) if n in by_number][:MAX_COMPARED]
+    columns = [{"trial": t, "value": _value(t, metric), "family": (t.spec.get("model") or {}).get("family", "source"),
+                "action": (t.rung or {}).get("action", ""), "training": t.spec.get("training") or {},
+                "seeds": {s.seed: s.metrics.get(metric) for s in t.seeds if s.status == "ok"}} for t in chosen]
+    result, problem = None, None
+    if len(chosen) >= 2:
+        named = [(f"trial {c['trial'].number}", {k: v for k, v in c["seeds"].items() if isinstance(v, int | float)})
+                 for c in columns]
+        try:
+            result = compare_values(named, metric)
+        except UsageError as exc:
+            problem = str(exc)
+    else:
+        problem = "choose two or more trials to compare"
+    return {"run": snapshot.run, "metric": metric, "columns": columns, "result": result, "problem": problem,
+            "numbers": [t.number for t in snapshot.trials]}
