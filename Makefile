@@ -10,7 +10,7 @@ ARGS   ?=# more `run` flags, e.g. ARGS=--mlflow
 # testcontainers cannot pull its reaper image without a registry.
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: all venv engine image datasets-setup offline-data llm-server test unit run bench lint seccomp-check lock schema clean
+.PHONY: all venv engine image datasets-setup offline-data llm-server browser test unit run bench lint seccomp-check lock schema clean
 
 all: test
 
@@ -47,10 +47,14 @@ offline-data: venv
 llm-server:
 	@PYTHON=$(PYTHON) scripts/ensure_llm_server.sh .venv-llm
 
+# Debian's chromium for the dashboard's browser tests (Playwright drives it; no browser download).
+browser:
+	@scripts/ensure_browser.sh
+
 # Tests never touch the network: hub datasets are read from local files or fail fast.
 test: export HF_DATASETS_OFFLINE := 1
 test: export HF_HUB_OFFLINE := 1
-test: image datasets-setup offline-data llm-server
+test: image datasets-setup offline-data llm-server browser
 	$(BIN)/python -m pytest -q
 
 unit: venv

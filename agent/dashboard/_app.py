@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import parse_qs
 
 from markupsafe import Markup
 from starlette.applications import Starlette
@@ -31,6 +32,7 @@ CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src '
 SECURITY_HEADERS = {"content-security-policy": CSP, "x-content-type-options": "nosniff",
                     "referrer-policy": "no-referrer", "x-frame-options": "DENY", "cache-control": "no-store"}
 REFRESH_S = 5  # how often a page of a running run reloads itself
+MAX_FORM_BYTES = 4096  # the sign-in form is a token and a path
 
 
 def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port: int = 8600) -> Starlette:
@@ -41,12 +43,12 @@ def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port
         return HTMLResponse(render(name, refresh=REFRESH_S if ctx.get("live") else None, **ctx),
                             status_code=status_code)
 
-    async def runs(request: Request):
+    def runs(request: Request):
         q = request.query_params
         return page(request, "runs.html", **_views.runs_view(registry, q.get("status", ""), q.get("dataset", ""),
                                                             _int(q.get("page"), 1)))
 
-    async def run(request: Request):
+    def run(request: Request):
         view = _views.run_view(registry, request.path_params["run_id"], _int(request.query_params.get("page"), 1))
         goal = view["goal"]
         rid = view["run"].id
@@ -58,7 +60,7 @@ def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port
                                                  goal.get("target"), higher_is_better=better, metric=view["metric"]))
         return page(request, "run.html", **view)
 
-    async def trial(request: Request):
+    def trial(request: Request):
         view = _views.trial_view(registry, request.path_params["run_id"], request.path_params["number"])
         if view is None:
             return page(request, "error.html", 404, message="no such trial in this run")
@@ -68,15 +70,15 @@ def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port
                                                              title="accuracy per epoch"))
         return page(request, "trial.html", **view)
 
-    async def compare(request: Request):
+    def compare(request: Request):
         numbers = [n for n in (_int(v, 0) for v in request.query_params.getlist("trial")) if n > 0]
         return page(request, "compare.html", **_views.compare_view(registry, request.path_params["run_id"], numbers))
 
-    async def llm(request: Request):
+    def llm(request: Request):
         rid = request.path_params["run_id"]
         return page(request, "llm.html", run=registry.get_run(rid), calls=registry.list_llm_calls(rid))
 
-    async def trials_csv(request: Request):
+    def trials_csv(request: Request):
         rows = _views.trial_rows(registry.snapshot(request.path_params["run_id"]))
         out = io.StringIO()
         if rows:
@@ -85,18 +87,19 @@ def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port
             writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=_download("trials.csv"))
 
-    async def trials_json(request: Request):
+    def trials_json(request: Request):
         rows = _views.trial_rows(registry.snapshot(request.path_params["run_id"]))
         return JSONResponse(rows, headers=_download("trials.json"))
 
-    async def metrics(request: Request):
+    def metrics(request: Request):
         body, kind = exposition(registry)
         return Response(body, media_type=kind)
 
     async def login(request: Request):
-        form = await request.form()
-        target = _safe_next(str(form.get("next") or "/"))
-        if not gate.signs_in(str(form.get("token") or "")):
+        body = await request.body()
+        form = {k: v[0] for k, v in parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).items()}
+        target = _safe_next(form.get("next") or "/")
+        if not gate.signs_in(form.get("token") or ""):
             return page(request, "login.html", 401, next=target, failed=True)
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(COOKIE, gate.session, httponly=True, samesite="strict", path="/")

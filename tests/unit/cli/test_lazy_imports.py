@@ -18,7 +18,8 @@ from tests.conftest import REPO
 
 # What no short command needs: the data stack, the search, plots, the LLM client, training code.
 HEAVY = ("sklearn", "scipy", "matplotlib", "torch", "torchvision", "pandas", "pyarrow", "skrub", "optuna",
-         "openai", "datasets", "mlflow", "tensorboardX", "tensorboard")
+         "openai", "datasets", "mlflow", "tensorboardX", "tensorboard", "starlette", "uvicorn", "jinja2",
+         "prometheus_client", "playwright")
 # --help prints click's text: it needs not even validation or arrays.
 HELP_HEAVY = (*HEAVY, "numpy", "pydantic", "docker")
 
@@ -38,7 +39,8 @@ def heavy_in(names: set[str], heavy: tuple[str, ...]) -> list[str]:
     return sorted(names & set(heavy))
 
 
-@pytest.mark.parametrize("args", [("--help",), ("eval", "--help"), ("run", "--help"), ("export", "--help")])
+@pytest.mark.parametrize("args", [("--help",), ("eval", "--help"), ("run", "--help"), ("export", "--help"),
+                                  ("dashboard", "--help")])
 def test_help_imports_neither_the_data_stack_nor_validation(args, tmp_path):
     assert heavy_in(imported(*args, home=tmp_path), HELP_HEAVY) == []
 
