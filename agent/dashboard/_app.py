@@ -22,6 +22,7 @@ from . import _charts, _views
 from ._auth import COOKIE, LOOPBACK, Gate
 from ._metrics import exposition
 from ._pages import render, source_html
+from ._reader import Reader
 
 __all__ = ["SECURITY_HEADERS", "create_app"]
 
@@ -37,6 +38,7 @@ MAX_FORM_BYTES = 4096  # the sign-in form is a token and a path
 
 def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port: int = 8600) -> Starlette:
     gate = Gate(token)
+    registry = Reader(registry)
     loopback_hosts = {f"{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")} if host in LOOPBACK else None
 
     def page(request: Request, name: str, status_code: int = 200, **ctx) -> HTMLResponse:

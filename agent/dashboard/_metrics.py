@@ -1,19 +1,19 @@
 """``/metrics``: the registry in Prometheus' text format, computed on each scrape.
 
-A custom collector over the registry's API (no counters kept in the process: a restart of the
-dashboard loses nothing, and two dashboards over one home agree). Labels are run ids and our own
-status names, never text a model or an LLM wrote.
+A custom collector over the registry's API, through the app's ``Reader`` (no counters kept in the
+process: a restart of the dashboard loses nothing, and two dashboards over one home agree).
+Labels are run ids and our own status names, never text a model or an LLM wrote.
 """
 
 from __future__ import annotations
 
 from ..records import TrialStatus
-from ..registry import BaseRegistry
+from ._views import run_totals
 
 __all__ = ["exposition"]
 
 
-def exposition(registry: BaseRegistry) -> tuple[bytes, str]:
+def exposition(registry) -> tuple[bytes, str]:
     """The scrape body and its content type."""
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -24,7 +24,7 @@ def exposition(registry: BaseRegistry) -> tuple[bytes, str]:
 
 
 class _Collector:
-    def __init__(self, registry: BaseRegistry):
+    def __init__(self, registry):  # the app's Reader: each run's totals once per state of the run
         self.registry = registry
 
     def collect(self):
@@ -42,20 +42,15 @@ class _Collector:
         for summary in self.registry.list_runs():
             rid = summary.id
             by_status[summary.status.value] = by_status.get(summary.status.value, 0) + 1
-            counts: dict[str, int] = {}
-            seconds = 0.0
-            for t in self.registry.list_trials(rid):
-                key = t.status.value if t.status is not None else t.state.value
-                counts[key] = counts.get(key, 0) + 1
-                seconds += t.container_s or 0.0
+            totals = self.registry.derived(rid, "totals", run_totals)
+            counts = totals["by_status"]
             for status in [s.value for s in TrialStatus] + ["running", "pending"]:
                 trials.add_metric([rid, status], counts.get(status, 0))
             running.add_metric([rid], counts.get("running", 0))
-            container.add_metric([rid], seconds)
-            llm = self.registry.list_llm_calls(rid)
-            calls.add_metric([rid], len(llm))
-            tokens.add_metric([rid, "prompt"], sum(c.prompt_tokens or 0 for c in llm))
-            tokens.add_metric([rid, "completion"], sum(c.completion_tokens or 0 for c in llm))
+            container.add_metric([rid], totals["container_s"])
+            calls.add_metric([rid], totals["llm_calls"])
+            tokens.add_metric([rid, "prompt"], totals["prompt_tokens"])
+            tokens.add_metric([rid, "completion"], totals["completion_tokens"])
         for status, n in sorted(by_status.items()):
             runs.add_metric([status], n)
         yield from (runs, trials, running, container, calls, tokens)

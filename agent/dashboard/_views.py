@@ -13,7 +13,8 @@ from collections import Counter
 from ..registry import BaseRegistry, RunSnapshot, TrialRecord
 from ..report import candidate_rows, decision_line, interval_text
 
-__all__ = ["PAGE_RUNS", "PAGE_TRIALS", "compare_view", "page_of", "run_view", "runs_view", "trial_rows", "trial_view"]
+__all__ = ["PAGE_RUNS", "PAGE_TRIALS", "compare_view", "page_of", "run_totals", "run_view", "runs_view", "trial_rows",
+           "trial_view"]
 
 PAGE_RUNS = 50  # runs per page of the runs list
 PAGE_TRIALS = 100  # trials per page of a run (its table and its chart)
@@ -34,21 +35,30 @@ def runs_view(registry: BaseRegistry, status: str = "", dataset: str = "", page:
     for summary in registry.list_runs():
         run = registry.get_run(summary.id)
         goal = _goal(run.config)
-        finished = registry.list_trials(summary.id, "finished")
+        totals = _derived(registry, summary.id, "totals", run_totals)
         best = summary.best
         rows.append({
             "id": summary.id, "created": summary.created_at, "goal": summary.goal, "status": summary.status.value,
             "dataset": str(goal.get("dataset") or ""), "metric": best.metric if best else goal.get("metric"),
             "target": goal.get("target"), "best": best.model_dump() if best else None,
             "n_trials": summary.n_trials, "n_finished": summary.n_finished,
-            "wall_s": sum(t.wall_s or 0.0 for t in finished),
-            "container_s": sum(t.container_s or 0.0 for t in finished),
+            "wall_s": totals["wall_s"], "container_s": totals["container_s"],
         })
     facets = {"statuses": sorted({r["status"] for r in rows}), "datasets": sorted({r["dataset"] for r in rows})}
     shown = [r for r in rows if (not status or r["status"] == status) and (not dataset or r["dataset"] == dataset)]
     items, pager = page_of(shown, page, PAGE_RUNS)
     return {"runs": items, "pager": pager, "facets": facets, "status": status, "dataset": dataset,
             "live": any(r["status"] == "running" for r in rows)}
+
+
+def run_totals(snapshot: RunSnapshot) -> dict:
+    """Counts and seconds of a run: the runs list and /metrics."""
+    counts = Counter(t.status.value if t.status is not None else t.state.value for t in snapshot.trials)
+    return {"wall_s": sum(t.wall_s or 0.0 for t in snapshot.trials),
+            "container_s": sum(t.container_s or 0.0 for t in snapshot.trials), "by_status": dict(counts),
+            "llm_calls": len(snapshot.llm_calls),
+            "prompt_tokens": sum(c.prompt_tokens or 0 for c in snapshot.llm_calls),
+            "completion_tokens": sum(c.completion_tokens or 0 for c in snapshot.llm_calls)}
 
 
 def _value(t: TrialRecord, metric: str) -> dict:
@@ -76,15 +86,32 @@ def trial_rows(snapshot: RunSnapshot) -> list[dict]:
     return rows
 
 
-def _tree(rows: list[dict]) -> list[dict]:
-    """The search as candidates (first seen first), each with its trials in order: explore ->
-    promote -> add seeds -> confirm; a failed trial is a leaf with its status."""
+TREE_CANDIDATES = 60  # candidates drawn in the tree; the trials table pages through every trial
+TREE_TRIALS = 20  # trials shown under one candidate
+
+
+def _tree(rows: list[dict]) -> tuple[list[dict], int]:
+    """The search as candidates, each with its trials in order: explore -> promote -> add seeds ->
+    confirm; a failed trial is a leaf with its status. Candidates that went past exploration come
+    first; the rest (explored once) fill the tree up to its bound. Returns (nodes, candidates left out)."""
     nodes: dict[str, dict] = {}
     for r in rows:
         key = r["candidate"] or f"trial-{r['number']}"
-        node = nodes.setdefault(key, {"candidate": r["candidate"], "family": r["family"], "trials": []})
+        node = nodes.setdefault(key, {"candidate": r["candidate"], "family": r["family"], "trials": [], "more": 0})
         node["trials"].append(r)
-    return list(nodes.values())
+    ranked = sorted(nodes.values(), key=lambda n: (all(t["action"] == "explore" for t in n["trials"]),
+                                                   n["trials"][0]["number"]))
+    shown = ranked[:TREE_CANDIDATES]
+    for node in shown:
+        node["more"] = max(0, len(node["trials"]) - TREE_TRIALS)
+        node["trials"] = node["trials"][:TREE_TRIALS]
+    return shown, len(ranked) - len(shown)
+
+
+def _derived(registry, run_id: str, name: str, compute):
+    """Through the app's ``Reader``: once per state of the run; a bare registry computes each time."""
+    derived = getattr(registry, "derived", None)
+    return derived(run_id, name, compute) if derived else compute(registry.snapshot(run_id))
 
 
 def run_view(registry: BaseRegistry, run_id: str, page: int = 1) -> dict:
@@ -95,11 +122,14 @@ def run_view(registry: BaseRegistry, run_id: str, page: int = 1) -> dict:
     items, pager = page_of(rows, page, PAGE_TRIALS)
     decision = run.decision or {}
     statuses = Counter(r["status"] for r in rows)
+    tree, left_out = _tree(rows)
     return {
         "run": run, "goal": goal, "metric": goal.get("metric", "accuracy"), "decision": decision,
         "decision_line": decision_line({"decision": decision, "run": run}).replace("**", ""),
-        "candidates": candidate_rows(run.config, goal, list(snapshot.trials)),
-        "tree": _tree(rows), "trials": items, "pager": pager, "statuses": dict(sorted(statuses.items())),
+        "candidates": _derived(registry, run_id, "candidates",
+                               lambda snap: candidate_rows(snap.run.config, goal, list(snap.trials))),
+        "tree": tree, "tree_left_out": left_out, "trials": items, "pager": pager,
+        "statuses": dict(sorted(statuses.items())),
         "points": [{"number": r["number"], "mean": r["mean"], "low": r["ci_low"], "high": r["ci_high"],
                     "status": r["status"], "label": f"trial {r['number']}: {r['action']} {r['family']}"}
                    for r in items],

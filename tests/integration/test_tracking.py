@@ -145,6 +145,20 @@ def _mlflow_server(work: Path, port: int) -> subprocess.Popen:
     raise AssertionError("mlflow server did not listen within 120 s")
 
 
+def _close_http_sessions() -> None:
+    """MLflow's client keeps a requests session per server for the process (lru_cache): close them
+    here, or their sockets are collected later, in some other test, as an unclosed-socket warning."""
+    import gc
+
+    import requests
+    from mlflow.utils import request_utils
+
+    request_utils._cached_get_request_session.cache_clear()
+    for obj in gc.get_objects():
+        if isinstance(obj, requests.Session):
+            obj.close()
+
+
 def _kill(proc: subprocess.Popen) -> None:
     os.killpg(proc.pid, signal.SIGKILL)  # its uvicorn worker too
     proc.wait(timeout=30)
@@ -176,6 +190,7 @@ def test_a_server_that_dies_mid_run_loses_nothing_and_export_catches_it_up(sandb
         assert cli(work, home, "export", doc["run_id"], "--mlflow", fresh).returncode == 0
         assert _dump(MlflowClient(uri)) == _dump(MlflowClient(fresh))
     finally:
+        _close_http_sessions()
         if server.poll() is None:
             _kill(server)
 

@@ -103,3 +103,11 @@ def test_nothing_imports_the_cli_but_the_entry_points():
 
 def test_the_registry_never_imports_the_trial_pipeline_or_the_sandbox():
     assert _hits("agent/registry", ("agent.trial", "agent.sandbox", "agent.study", "docker")) == []
+
+
+def test_the_dashboard_reads_the_registry_through_its_api_only():
+    # DESIGN.md: the web layer never reads the registry's SQL, and never runs trials.
+    private = ("agent.registry._sqlite", "agent.registry._rows", "agent.registry._schema", "agent.registry._connect")
+    forbidden = ("sqlite3", *private, "agent.sandbox", "agent.trial", "agent.study", "docker")
+    assert _hits("agent/dashboard", forbidden) == []
+    assert _hits("agent/dashboard", ("agent.registry",)), "the walker must see the dashboard's use of the registry"
