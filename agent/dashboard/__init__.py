@@ -10,5 +10,6 @@ from .._lazy import attach
 __getattr__, __dir__, __all__ = attach(__name__, {
     "._app": ["create_app", "SECURITY_HEADERS"],
     "._auth": ["load_token"],
+    "._report_page": ["report_html"],
     "._serve": ["serve"],
 })

@@ -51,16 +51,8 @@ def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port
                                                             _int(q.get("page"), 1)))
 
     def run(request: Request):
-        view = _views.run_view(registry, request.path_params["run_id"], _int(request.query_params.get("page"), 1))
-        goal = view["goal"]
-        rid = view["run"].id
-        view["chart"] = Markup(_charts.interval_svg(
-            view["points"], target=goal.get("target"), higher_is_better=goal.get("higher_is_better", True),
-            metric=view["metric"], href=lambda p: f"/runs/{rid}/trials/{p['number']}"))
-        d, better = view["decision"], goal.get("higher_is_better", True)
-        view["bound"] = Markup(_charts.bound_svg(d.get("mean"), d.get("lower_bound"), d.get("upper_bound"),
-                                                 goal.get("target"), higher_is_better=better, metric=view["metric"]))
-        return page(request, "run.html", **view)
+        page_no = _int(request.query_params.get("page"), 1)
+        return page(request, "run.html", **_views.run_view(registry, request.path_params["run_id"], page_no))
 
     def trial(request: Request):
         view = _views.trial_view(registry, request.path_params["run_id"], request.path_params["number"])

@@ -13,8 +13,8 @@ from collections import Counter
 from ..registry import BaseRegistry, RunSnapshot, TrialRecord
 from ..report import candidate_rows, decision_line, interval_text
 
-__all__ = ["PAGE_RUNS", "PAGE_TRIALS", "compare_view", "page_of", "run_totals", "run_view", "runs_view", "trial_rows",
-           "trial_view"]
+__all__ = ["PAGE_RUNS", "PAGE_TRIALS", "compare_view", "page_of", "run_page", "run_totals", "run_view", "runs_view",
+           "trial_rows", "trial_view"]
 
 PAGE_RUNS = 50  # runs per page of the runs list
 PAGE_TRIALS = 100  # trials per page of a run (its table and its chart)
@@ -116,27 +116,52 @@ def _derived(registry, run_id: str, name: str, compute):
 
 def run_view(registry: BaseRegistry, run_id: str, page: int = 1) -> dict:
     snapshot = registry.snapshot(run_id)
+    goal = _goal(snapshot.run.config)
+    candidates = _derived(registry, run_id, "candidates",
+                          lambda snap: candidate_rows(snap.run.config, goal, list(snap.trials)))
+    return run_page(snapshot, page, candidates)
+
+
+def run_page(snapshot: RunSnapshot, page: int = 1, candidates: list | None = None, size: int = PAGE_TRIALS,
+             links: bool = True) -> dict:
+    """A run's page from its snapshot: the dashboard's (``links``: to trial pages) and the static
+    report.html's (every trial on one page, no links)."""
+    from markupsafe import Markup
+
+    from ..planner import planning, planning_line
+    from . import _charts
+
     run = snapshot.run
     goal = _goal(run.config)
     rows = trial_rows(snapshot)
-    items, pager = page_of(rows, page, PAGE_TRIALS)
+    items, pager = page_of(rows, page, size)
     decision = run.decision or {}
     statuses = Counter(r["status"] for r in rows)
     tree, left_out = _tree(rows)
+    metric, better = goal.get("metric", "accuracy"), goal.get("higher_is_better", True)
+    points = [{"number": r["number"], "mean": r["mean"], "low": r["ci_low"], "high": r["ci_high"],
+               "status": r["status"], "label": f"trial {r['number']}: {r['action']} {r['family']}"} for r in items]
+    plan = planning([t.rung or {} for t in snapshot.trials], run.config.get("planner", ""))
     return {
-        "run": run, "goal": goal, "metric": goal.get("metric", "accuracy"), "decision": decision,
+        "run": run, "goal": goal, "metric": metric, "decision": decision, "links": links,
         "decision_line": decision_line({"decision": decision, "run": run}).replace("**", ""),
-        "candidates": _derived(registry, run_id, "candidates",
-                               lambda snap: candidate_rows(snap.run.config, goal, list(snap.trials))),
+        "planning": plan, "planning_line": planning_line(plan),
+        "candidates": candidate_rows(run.config, goal, list(snapshot.trials)) if candidates is None else candidates,
         "tree": tree, "tree_left_out": left_out, "trials": items, "pager": pager,
         "statuses": dict(sorted(statuses.items())),
-        "points": [{"number": r["number"], "mean": r["mean"], "low": r["ci_low"], "high": r["ci_high"],
-                    "status": r["status"], "label": f"trial {r['number']}: {r['action']} {r['family']}"}
-                   for r in items],
+        "chart": Markup(_charts.interval_svg(points, target=goal.get("target"), higher_is_better=better, metric=metric,
+                                             href=_trial_link(run.id) if links else None)),
+        "bound": Markup(_charts.bound_svg(decision.get("mean"), decision.get("lower_bound"),
+                                          decision.get("upper_bound"), goal.get("target"), higher_is_better=better,
+                                          metric=metric)),
         "llm_calls": len(snapshot.llm_calls), "live": run.status.value == "running",
         "wall_s": sum(t.wall_s or 0.0 for t in snapshot.trials),
         "container_s": sum(t.container_s or 0.0 for t in snapshot.trials),
     }
+
+
+def _trial_link(run_id: str):
+    return lambda point: f"/runs/{run_id}/trials/{point['number']}"
 
 
 def trial_view(registry: BaseRegistry, run_id: str, number: int) -> dict | None:

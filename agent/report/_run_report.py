@@ -1,9 +1,8 @@
-"""Per-run reports: ``RESEARCH_REPORT.md`` and a self-contained ``report.html`` (plots inlined)."""
+"""Per-run reports: ``RESEARCH_REPORT.md`` (with its PNG of the best curves) and a self-contained
+``report.html``, which is the dashboard's run page as one file (``dashboard._report_page``)."""
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from collections import Counter
 from pathlib import Path
@@ -32,7 +31,7 @@ def write_run_report(snapshot, run_dir: Path) -> dict[str, Path]:
     md = run_dir / "RESEARCH_REPORT.md"
     md.write_text(_markdown(sections, curves_png))
     page = run_dir / "report.html"
-    page.write_text(_html(sections, curves_png))
+    page.write_text(_html(snapshot))
     out = {"markdown": md, "html": page}
     if curves_png:
         out["learning_curves"] = Path(curves_png)
@@ -161,51 +160,8 @@ def _markdown(s: dict, curves_png) -> str:
     return "\n".join(lines)
 
 
-def _html(s: dict, curves_png) -> str:
-    run, best = s["run"], s["best"]
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{r['number']}</td><td>{e(r['action'])}</td><td>{e(r['family'])}</td><td>{e(r['seeds'])}</td>"
-        f"<td class='{e(r['status'])}'>{e(r['status'])}</td><td>{e(r['value'])}</td><td>{_fmt(r['wall_s'], 1)}</td>"
-        f"<td>{e(r['message'])}</td></tr>" for r in s["leaderboard"])
-    img = ""
-    if curves_png:
-        data = base64.b64encode(Path(curves_png).read_bytes()).decode()
-        img = f"<img alt='learning curves of the best model' src='data:image/png;base64,{data}'>"
-    source = f"<pre><code>{e(best.source or '')}</code></pre>" if best is not None else "<p>none</p>"
-    failures = "".join(f"<li>{e(k)}: {v}</li>" for k, v in sorted(s["failures"].items())) or "<li>none</li>"
-    decision = e(decision_line(s).replace("**", ""))
-    planned = ""
-    if s["planning_line"]:
-        loud = " class='warn'><strong" if s["planning"]["llm"] == 0 else "><span"
-        close = "</strong>" if s["planning"]["llm"] == 0 else "</span>"
-        planned = f"<p id='planning'{loud}>Planning: {e(s['planning_line'])}.{close}</p>"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Research report {e(run.id)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25em .5em;font-size:.9em}}
-.ok{{color:#176c17}}.warn{{color:#8a5a00}}pre{{background:#f6f6f6;padding:1em;overflow:auto}}img{{max-width:100%}}</style></head>
-<body><h1>Research report: {e(run.id)}</h1>
-<p><b>Goal:</b> {e(run.goal or '-')}<br><b>Dataset:</b> {e(str(s['goal'].get('dataset')))}<br>
-<b>Target:</b> {e(s['metric'])} {e(str(s['goal'].get('target')))}</p>
-<h2>Decision</h2><p id="decision">{decision}</p>{planned}
-<h2>Best model</h2>{img}{source}
-{_candidates_html(s["candidates"])}
-<h2>Leaderboard</h2><table><tr><th>#</th><th>action</th><th>family</th><th>seeds</th><th>status</th>
-<th>{e(s['metric'])} (two-sided 95% t over seeds)</th><th>wall s</th><th>message</th></tr>{rows}</table>
-<h2>Failures by status</h2><ul>{failures}</ul>
-<h2>Reproducibility manifest</h2><pre>{e(json.dumps(s['manifest'], indent=2, sort_keys=True))}</pre>
-</body></html>
-"""
+def _html(snapshot) -> str:
+    """The dashboard's run page as one file (its views, inline SVG, no scripts)."""
+    from ..dashboard import report_html
 
-
-def _candidates_html(rows: list[dict]) -> str:
-    if not rows:
-        return ""
-    e = html.escape
-    body = "".join(f"<tr><td>{e(c['id'])}</td><td>{e(c['family'])}</td><td>{c['n']}</td><td>{c['mean']:.4f}</td>"
-                   f"<td>{e(c['bounds'])}</td><td>{e(c['decision'])}</td><td>{e(c['confirmed'])}</td>"
-                   f"<td>{e(c['trials'])}</td></tr>" for c in rows)
-    return ("<h2>Candidates at full fidelity</h2><p>Bounds: the one-sided bounds the goal decision uses.</p>"
-            "<table><tr><th>candidate</th><th>family</th><th>seeds</th><th>mean</th><th>one-sided bounds</th>"
-            f"<th>decision</th><th>fresh seeds</th><th>trials</th></tr>{body}</table>")
+    return report_html(snapshot)

@@ -86,7 +86,7 @@ def test_runs_run_trial_and_compare_pages_of_a_real_run(page, real_home):
             assert points.count() == sum(1 for t in trials if t.mean("accuracy") is not None) > 0
             assert _drawn(points.first) and _drawn(page.locator("svg.chart.intervals"))
 
-            page.locator("#tree li.trial a").first.click()
+            page.locator("#tree li.trial a", has_text="trial 1").click()
             page.wait_for_url(f"**/runs/{summary.id}/trials/1")
             curves = page.locator("svg.chart.curves polyline.curve")
             assert curves.count() >= 2 and _drawn(curves.first)

@@ -82,7 +82,9 @@ def test_run_reaches_the_goal_on_digits(sandbox_image, tmp_path):
     report = Path(doc["report"]["markdown"]).read_text()
     assert "achieved" in report and "```python" in report and "Leaderboard" in report
     html = Path(doc["report"]["html"]).read_text()
-    assert "data:image/png;base64," in html  # self-contained: the plot is inlined
+    # self-contained: the dashboard's run page with its charts as inline SVG, no script, no link out
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart curves"' in html and "<script" not in html
+    assert 'href="/runs/' not in html and '<link rel="stylesheet"' not in html
     listed = json.loads(run_cli("runs", "list", "--json", home=tmp_path).stdout)
     assert listed[0]["id"] == doc["run_id"] and listed[0]["status"] == "achieved"
     assert listed[0]["best"]["ci_low"] is not None

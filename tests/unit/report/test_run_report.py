@@ -38,3 +38,19 @@ def test_the_report_lists_candidates_with_the_bounds_the_decision_used(tmp_path)
     assert 0.92 < low < 0.95
     page = paths["html"].read_text()
     assert "<h2>Candidates at full fidelity</h2>" in page and "<td>strong</td>" in page
+
+
+def test_report_html_is_the_dashboards_run_page_as_one_file_that_runs_nothing(tmp_path):
+    config = StudyConfig(goal=Goal(text="digits <script>alert(1)</script>", dataset="digits", target=0.9), seeds=3)
+    with SQLiteRegistry(tmp_path / "registry.sqlite") as reg:
+        run = reg.create_run(config.goal.text, config.model_dump(mode="json"))
+        rung = _proposal("promote", "strong", [0, 1, 2], 2)
+        t = reg.start_trial(run.id, {"model": {"family": "mlp"}}, '"""<script>alert(2)</script>"""\n', rung=rung)
+        reg.finish_trial(t.id, make_report(seeds=[0, 1, 2], accuracy=0.95))
+        reg.set_run_status(run.id, RunStatus.ACHIEVED, decision={"reason": "cleared"}, best_trial_id=t.id)
+        page = write_run_report(reg.snapshot(run.id), tmp_path / "out")["html"].read_text()
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'id="tree"' in page and 'id="decision"' in page and "Best model (trial 1)" in page
+    assert page.count('<polyline class="curve"') == 3 * 2  # the best trial's train and val loss, per seed
+    assert '<circle class="point status-ok"' in page and "<a " not in page  # no link into a server
+    assert "default-src 'none'" in page and ".src" in page  # its own CSP; the stylesheets inlined
