@@ -13,7 +13,6 @@ from markupsafe import Markup
 
 from ..registry import RunSnapshot
 from ..report import interval_text
-from . import _charts
 from ._pages import render, source_html, static_file
 from ._views import run_page
 
@@ -25,9 +24,7 @@ def report_html(snapshot: RunSnapshot) -> str:
     best = next((t for t in snapshot.trials if t.id == snapshot.run.best_trial_id), None)
     extra = {}
     if best is not None:
-        curves = {s.seed: s.curves for s in best.seeds if s.curves}
         extra = {"best": best, "best_value": interval_text(best.summary.get(view["metric"])),
-                 "best_source": source_html(best.source or ""),
-                 "best_curves": Markup(_charts.learning_curves_svg(curves, title=f"trial {best.number}: loss"))}
+                 "best_source": source_html(best.source or "")}
     css = b"\n".join(static_file(name)[0] for name in ("style.css", "pygments.css")).decode()
     return render("report.html", refresh=None, css=Markup(css), generated=datetime.now(UTC), **(view | extra))

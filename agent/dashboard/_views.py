@@ -142,6 +142,8 @@ def run_page(snapshot: RunSnapshot, page: int = 1, candidates: list | None = Non
     points = [{"number": r["number"], "mean": r["mean"], "low": r["ci_low"], "high": r["ci_high"],
                "status": r["status"], "label": f"trial {r['number']}: {r['action']} {r['family']}"} for r in items]
     plan = planning([t.rung or {} for t in snapshot.trials], run.config.get("planner", ""))
+    best = _best(snapshot, metric, better)
+    curves = {s.seed: s.curves for s in best.seeds if s.curves} if best else {}
     return {
         "run": run, "goal": goal, "metric": metric, "decision": decision, "links": links,
         "decision_line": decision_line({"decision": decision, "run": run}).replace("**", ""),
@@ -154,10 +156,22 @@ def run_page(snapshot: RunSnapshot, page: int = 1, candidates: list | None = Non
         "bound": Markup(_charts.bound_svg(decision.get("mean"), decision.get("lower_bound"),
                                           decision.get("upper_bound"), goal.get("target"), higher_is_better=better,
                                           metric=metric)),
+        "best": best, "best_curves": Markup(_charts.learning_curves_svg(curves, title="loss per epoch, by seed")),
         "llm_calls": len(snapshot.llm_calls), "live": run.status.value == "running",
         "wall_s": sum(t.wall_s or 0.0 for t in snapshot.trials),
         "container_s": sum(t.container_s or 0.0 for t in snapshot.trials),
     }
+
+
+def _best(snapshot: RunSnapshot, metric: str, higher_is_better: bool) -> TrialRecord | None:
+    """The run's best trial (the loop's choice, once it made one), else the finished trial with the
+    best mean so far: whose curves the run page shows."""
+    chosen = next((t for t in snapshot.trials if t.id == snapshot.run.best_trial_id), None)
+    if chosen is not None:
+        return chosen
+    scored = [t for t in snapshot.trials if t.mean(metric) is not None]
+    sign = 1 if higher_is_better else -1
+    return max(scored, key=lambda t: (sign * t.mean(metric), -t.number), default=None)
 
 
 def _trial_link(run_id: str):

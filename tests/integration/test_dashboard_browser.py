@@ -85,6 +85,8 @@ def test_runs_run_trial_and_compare_pages_of_a_real_run(page, real_home):
             points = page.locator("svg.chart.intervals circle.point")
             assert points.count() == sum(1 for t in trials if t.mean("accuracy") is not None) > 0
             assert _drawn(points.first) and _drawn(page.locator("svg.chart.intervals"))
+            best_curves = page.locator("#best-curves svg.chart.curves polyline.curve")
+            assert best_curves.count() >= 2 and _drawn(best_curves.first)  # the learning curves, really drawn
 
             page.locator("#tree li.trial a", has_text="trial 1").click()
             page.wait_for_url(f"**/runs/{summary.id}/trials/1")
