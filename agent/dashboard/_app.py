@@ -65,8 +65,10 @@ def create_app(registry, token: str | None = None, host: str = "127.0.0.1", port
         return page(request, "trial.html", **view)
 
     def compare(request: Request):
-        numbers = [n for n in (_int(v, 0) for v in request.query_params.getlist("trial")) if n > 0]
-        return page(request, "compare.html", **_views.compare_view(registry, request.path_params["run_id"], numbers))
+        q = request.query_params
+        numbers = [n for n in (_int(v, 0) for v in q.getlist("trial")) if n > 0]
+        view = _views.compare_view(registry, request.path_params["run_id"], numbers, q.getlist("candidate"))
+        return page(request, "compare.html", **view)
 
     def llm(request: Request):
         rid = request.path_params["run_id"]

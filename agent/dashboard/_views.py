@@ -212,28 +212,46 @@ def _planned_before(snapshot: RunSnapshot, trial: TrialRecord) -> list:
 MAX_COMPARED = 8  # trials side by side on one page
 
 
-def compare_view(registry: BaseRegistry, run_id: str, numbers: list[int]) -> dict:
-    """Trials side by side, with the paired comparison `research-agent compare` computes over their
-    common seeds (the first against each other; Holm-adjusted when there are several)."""
+def _ok_values(trials: list[TrialRecord], metric: str) -> dict[int, float]:
+    return {s.seed: s.metrics[metric] for t in trials for s in t.seeds
+            if s.status == "ok" and isinstance(s.metrics.get(metric), int | float)}
+
+
+def _column(name: str, href: str, trials: list[TrialRecord], metric: str) -> dict:
+    last = trials[-1]
+    values = _ok_values(trials, metric)
+    mean = sum(values.values()) / len(values) if values else None
+    return {"name": name, "href": href, "family": (last.spec.get("model") or {}).get("family", "source"),
+            "action": ", ".join(dict.fromkeys((t.rung or {}).get("action", "") for t in trials)),
+            "training": last.spec.get("training") or {}, "seeds": values,
+            "value": _value(last, metric) if len(trials) == 1 else
+            {"text": "-" if mean is None else f"{mean:.4f} (mean of n={len(values)} seeds)"}}
+
+
+def compare_view(registry: BaseRegistry, run_id: str, numbers: list[int], candidates: list[str] = ()) -> dict:
+    """Trials, or candidates (every full-fidelity seed of each, across its trials), side by side, with
+    the paired comparison `research-agent compare` computes over their common seeds (the first
+    against each other one; Holm-adjusted when there are several)."""
     from ..errors import UsageError
     from ..report import compare_values
 
     snapshot = registry.snapshot(run_id)
     metric = _goal(snapshot.run.config).get("metric", "accuracy")
     by_number = {t.number: t for t in snapshot.trials}
-    chosen = [by_number[n] for n in dict.fromkeys(numbers) if n in by_number][:MAX_COMPARED]
-    columns = [{"trial": t, "value": _value(t, metric), "family": (t.spec.get("model") or {}).get("family", "source"),
-                "action": (t.rung or {}).get("action", ""), "training": t.spec.get("training") or {},
-                "seeds": {s.seed: s.metrics.get(metric) for s in t.seeds if s.status == "ok"}} for t in chosen]
+    columns = [_column(f"trial {n}", f"/runs/{run_id}/trials/{n}", [by_number[n]], metric)
+               for n in dict.fromkeys(numbers) if n in by_number]
+    for cid in dict.fromkeys(candidates):
+        full = [t for t in snapshot.trials if (t.rung or {}).get("candidate") == cid
+                and (t.rung or {}).get("action") != "explore" and t.state.value == "finished"]
+        if full:
+            columns.append(_column(f"candidate {cid}", f"/runs/{run_id}/trials/{full[-1].number}", full, metric))
+    columns = columns[:MAX_COMPARED]
     result, problem = None, None
-    if len(chosen) >= 2:
-        named = [(f"trial {c['trial'].number}", {k: v for k, v in c["seeds"].items() if isinstance(v, int | float)})
-                 for c in columns]
+    if len(columns) >= 2:
         try:
-            result = compare_values(named, metric)
+            result = compare_values([(c["name"], c["seeds"]) for c in columns], metric)
         except UsageError as exc:
             problem = str(exc)
     else:
-        problem = "choose two or more trials to compare"
-    return {"run": snapshot.run, "metric": metric, "columns": columns, "result": result, "problem": problem,
-            "numbers": [t.number for t in snapshot.trials]}
+        problem = "choose two or more trials (or candidates at full fidelity) to compare"
+    return {"run": snapshot.run, "metric": metric, "columns": columns, "result": result, "problem": problem}

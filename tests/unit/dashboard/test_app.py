@@ -208,3 +208,16 @@ def test_the_cli_on_a_non_loopback_bind_prints_a_token_once_and_requires_it(tmp_
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_candidates_compare_over_every_full_fidelity_seed(reg):
+    run_id = fill(reg, n_trials=6)  # promotions at trials 3 (candidate c64) and 6 (c72)
+    port = free_port()
+    with Served(create_app(reg, port=port), port) as base:
+        run_page = fetch(base + f"/runs/{run_id}").text
+        page = fetch(base + f"/runs/{run_id}/compare?candidate=c64&candidate=c72").text
+        lone = fetch(base + f"/runs/{run_id}/compare?candidate=c64&candidate=nope").text
+    assert 'name="candidate" value="c64"' in run_page
+    assert "candidate c64 vs candidate c72 on seeds 0, 1, 2" in page and "n=3" in page
+    assert f'href="/runs/{run_id}/trials/6"' in page  # the candidate links to its latest trial
+    assert "choose two or more" in lone  # an unknown candidate is not a column
