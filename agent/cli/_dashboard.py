@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ._group import err_console, home_option, main, resolve_home
+from ._signals import interruptible
 
 DEFAULT_PORT = 8600
 
@@ -23,5 +24,6 @@ def dashboard_cmd(ctx, local_home, host, port, token_file):
     """Live web pages of runs, trials, comparisons and exports; /metrics for Prometheus."""
     from ..dashboard import serve
 
-    serve(resolve_home(ctx, local_home), host, port, token_file,
-          lambda line: err_console.print(line, highlight=False, soft_wrap=True, markup=False))
+    with interruptible():  # uvicorn stops cleanly, then re-raises the signal: exit 130/143 as every command
+        serve(resolve_home(ctx, local_home), host, port, token_file,
+              lambda line: err_console.print(line, highlight=False, soft_wrap=True, markup=False))

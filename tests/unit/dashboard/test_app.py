@@ -207,7 +207,8 @@ def test_the_cli_on_a_non_loopback_bind_prints_a_token_once_and_requires_it(tmp_
         assert fetch(f"http://127.0.0.1:{port}/metrics").status == 401
     finally:
         proc.terminate()
-        proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143 and "interrupted by SIGTERM" in err  # as every command
 
 
 def test_candidates_compare_over_every_full_fidelity_seed(reg):
