@@ -90,6 +90,8 @@ class MlflowSink:
             if parent is None:
                 parent = self._create(run.id, run.id, None, run.created_ms, {"kind": "run"}, run.params, counts)
                 self.client.log_dict(parent.info.run_id, run.manifest, "manifest.json")
+            else:
+                self._complete(parent, run.params)
             for trial in run.trials:
                 self._sync_trial(run.id, parent.info.run_id, trial, existing, counts)
             self._sync_parent(parent, run)
@@ -125,6 +127,13 @@ class MlflowSink:
         counts.created += 1
         return created
 
+    def _complete(self, found, params: dict[str, str]) -> None:
+        """Params a write cut short left out of a run we found (MLflow allows the same value again)."""
+        missing = {k: v for k, v in params.items() if k not in found.data.params}
+        items = [self._entities.Param(k, v) for k, v in sorted(missing.items())]
+        for i in range(0, len(items), _PARAM_BATCH):
+            self.client.log_batch(found.info.run_id, params=items[i:i + _PARAM_BATCH])
+
     # -- trials and seeds -----------------------------------------------------------------------
     def _sync_trial(self, run_id: str, parent: str, trial: TrialEntry, existing, counts: SyncCounts) -> None:
         r = existing.get(("trial", trial.id))
@@ -133,6 +142,8 @@ class MlflowSink:
                              {"kind": "trial", "trial_id": trial.id, "number": str(trial.number)}, trial.params, counts)
         elif r.data.tags.get(SYNCED) == "finished":
             return  # a finished trial is final: written once
+        else:
+            self._complete(r, trial.params)
         mlflow_id = r.info.run_id
         self._tags(mlflow_id, trial.tags)
         if not trial.finished:
@@ -143,6 +154,8 @@ class MlflowSink:
                 s = self._create(run_id, f"trial-{trial.number}-seed-{seed.seed}", mlflow_id, trial.created_ms,
                                  {"kind": "seed", "trial_id": trial.id, "seed": str(seed.seed)},
                                  {"seed": str(seed.seed)}, counts)
+            else:
+                self._complete(s, {"seed": str(seed.seed)})
             self._tags(s.info.run_id, {"status": seed.status})
             points = [(k, v, 0) for k, v in seed.metrics.items()]
             points += [(k, v, epoch) for k, series in seed.curves.items() for epoch, v in series]
@@ -182,6 +195,7 @@ class MlflowSink:
             return
         self._metrics(mlflow_id, [(k, v, run.n_finished) for k, v in run.metrics.items()], run.updated_ms)
         self.client.log_dict(mlflow_id, run.decision, "decision.json")
+        self.client.log_dict(mlflow_id, run.manifest, "manifest.json")  # again: a cut-short creation may lack it
         self.client.set_terminated(mlflow_id, _RUN_STATUS.get(run.status, "FINISHED"), end_time=run.updated_ms)
         self._tags(mlflow_id, {"synced": mark})
 

@@ -231,3 +231,20 @@ def test_tensorboard_export_again_replaces_and_never_touches_a_foreign_folder(re
     with pytest.raises(TrackingError, match="not written by research-agent"):
         export_tensorboard(run, tmp_path / "other", "accuracy")
     assert (foreign / "notes.txt").read_text() == "mine"
+
+
+def test_a_write_cut_short_after_create_run_is_completed_by_the_next_sync(reg, tmp_path, monkeypatch):
+    # A server that died between creating a run and logging its params (seen with a real one, killed
+    # mid-run): the next sync finds the run by its tags and logs what it lacks.
+    monkeypatch.chdir(tmp_path)
+    uri = _store(tmp_path, "m.db")
+    run_id = _run(reg)
+    sink = MlflowSink(uri)
+    sink.client.create_run(sink.experiment_id, run_name=run_id, start_time=1, tags={
+        "research_agent.run_id": run_id, "research_agent.kind": "run"})  # created; params, manifest never came
+    sink.sync(tracked_run(reg.snapshot(run_id)))
+    got = _dump(MlflowClient(uri))
+    assert got[run_id]["params"]["dataset"] == "digits" and "manifest.json" in got[run_id]["artifacts"]
+    reference = _store(tmp_path, "ref.db")
+    MlflowSink(reference).sync(tracked_run(reg.snapshot(run_id)))
+    assert got == _dump(MlflowClient(reference))  # the same as a store written in one go
