@@ -8,19 +8,8 @@ set -uo pipefail
 
 BROWSER=/usr/bin/chromium
 
-case "${CI:-}" in
-    1 | true | TRUE | True | yes | YES) IN_CI=1 ;;
-    *) IN_CI=0 ;;
-esac
-
-give_up() {  # $1: the one line saying what to do
-    if [ "$IN_CI" = 1 ]; then
-        echo "error: $1" >&2
-        exit 1
-    fi
-    echo "note: $1 (the dashboard's browser tests skip)" >&2
-    exit 0
-}
+SKIP_NOTE="the dashboard's browser tests skip"
+. "$(dirname "$0")/_give_up.sh"
 
 [ -x "$BROWSER" ] && exit 0
 
