@@ -164,7 +164,7 @@ def test_live_logging_failures_are_kept_and_reported_and_the_registry_is_untouch
     for _ in range(5):
         tracker.notify(run_id)
     summary = tracker.close()
-    assert 1 <= sink.calls <= 5 and summary["failures"] == sink.calls
+    assert sink.calls in range(1, 6) and summary["failures"] == sink.calls  # notifications fold together
     assert "connection refused" in summary["last_error"]
     assert not (reg.run_dir(run_id) / "tracking.json").exists()  # nothing was logged: no note of it
     (log,) = [a for a in reg.list_artifacts(run_id) if a.kind == "tracking_log"]
