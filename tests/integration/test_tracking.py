@@ -23,6 +23,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from tests.dashboard_server import free_port
 from tests.integration.test_sigterm import EXIT_SIGTERM, containers, mid_trial, query, wait_for
 from tests.unit.report.test_tracking import _dump
 
@@ -122,12 +123,6 @@ def test_tensorboard_reads_every_series_and_the_hparams_of_a_real_run(live, work
             pytest.approx(trial["summary"]["accuracy"]["mean"])]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _mlflow_server(work: Path, port: int) -> subprocess.Popen:
     """MLflow's own tracking server (uvicorn), on 127.0.0.1, with its store in ``work``."""
     proc = subprocess.Popen(
@@ -166,7 +161,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def test_a_server_that_dies_mid_run_loses_nothing_and_export_catches_it_up(sandbox_image, work):
-    port, home = _free_port(), work / "home-server"
+    port, home = free_port(), work / "home-server"
     server = _mlflow_server(work, port)
     uri = f"http://127.0.0.1:{port}"
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ import pytest
 
 from agent.registry import RunStatus, SQLiteRegistry
 from tests.conftest import run_cli
+from tests.dashboard_server import free_port
 from tests.reports import make_report
 
 DEAD_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}
@@ -35,12 +35,6 @@ def run_id(home) -> str:
         return run.id
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens once the socket is closed
-
-
 def _one_line(stderr: str) -> str:
     assert stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
     return stderr
@@ -59,14 +53,14 @@ def test_an_unknown_run_is_one_line(home, run_id):
 def test_a_bad_uri_and_a_dead_server_are_one_line_exit_1_without_credentials(home, run_id, tmp_path):
     bad = run_cli("export", run_id, "--mlflow", "bogus://nowhere", home=home, env=DEAD_ENGINE)
     assert bad.code == 1 and "cannot connect to MLflow at bogus://nowhere" in _one_line(bad.stderr)
-    uri = f"http://alice:s3cret@127.0.0.1:{_closed_port()}"
+    uri = f"http://alice:s3cret@127.0.0.1:{free_port()}"
     down = run_cli("export", run_id, "--mlflow", uri, home=home, env=DEAD_ENGINE)
     assert down.code == 1 and "the server does not answer" in _one_line(down.stderr)
     assert "s3cret" not in down.stderr + down.stdout and "http://***@127.0.0.1" in down.stderr
 
 
 def test_run_with_a_dead_tracking_server_stops_before_recording_anything(home, run_id):
-    uri = f"http://127.0.0.1:{_closed_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     done = run_cli("run", "--max-iterations", "1", "--mlflow", uri, home=home, env=DEAD_ENGINE)
     assert done.code == 1 and f"cannot connect to MLflow at {uri}" in done.stderr.splitlines()[-1]
     with SQLiteRegistry(home / "registry.sqlite") as reg:
