@@ -19,8 +19,9 @@ from ._views import run_page
 __all__ = ["report_html"]
 
 
-def report_html(snapshot: RunSnapshot) -> str:
-    view = run_page(snapshot, page=1, size=max(1, len(snapshot.trials)), links=False)
+def report_html(snapshot: RunSnapshot, candidates: list[dict] | None = None) -> str:
+    """``candidates``: ``report.candidate_rows`` when the caller has them (else built here)."""
+    view = run_page(snapshot, page=1, candidates=candidates, size=max(1, len(snapshot.trials)), links=False)
     best = next((t for t in snapshot.trials if t.id == snapshot.run.best_trial_id), None)
     extra = {}
     if best is not None:

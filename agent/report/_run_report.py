@@ -31,7 +31,7 @@ def write_run_report(snapshot, run_dir: Path) -> dict[str, Path]:
     md = run_dir / "RESEARCH_REPORT.md"
     md.write_text(_markdown(sections, curves_png))
     page = run_dir / "report.html"
-    page.write_text(_html(snapshot))
+    page.write_text(_html(snapshot, sections["candidates"]))
     out = {"markdown": md, "html": page}
     if curves_png:
         out["learning_curves"] = Path(curves_png)
@@ -160,8 +160,9 @@ def _markdown(s: dict, curves_png) -> str:
     return "\n".join(lines)
 
 
-def _html(snapshot) -> str:
-    """The dashboard's run page as one file (its views, inline SVG, no scripts)."""
+def _html(snapshot, candidates: list[dict]) -> str:
+    """The dashboard's run page as one file (its views, inline SVG, no scripts), with the candidate
+    rows the Markdown report already built (the ledger over every trial is built once)."""
     from ..dashboard import report_html
 
-    return report_html(snapshot)
+    return report_html(snapshot, candidates)
