@@ -20,10 +20,11 @@ from .defaults import DEFAULT_MAX_PARAMS
 __all__ = ["PROTOCOL_VERSION", "JobSpec", "RunnerProgress", "RunnerReport", "SeedReport", "SeedCurves", "seed_dir",
            "seed_file"]
 
-PROTOCOL_VERSION = 3  # 3: each seed is complete on its own (seed.json, its .done), progress lines
+PROTOCOL_VERSION = 4  # 4: the container may start before /job/job.json exists; 3: seeds complete on their own
 
 MAX_EPOCHS = 10_000  # bounds every list the runner may send back
 DONE_MARKER = ".done"
+JOB_FILE = "job.json"  # in /job, written last by rename: a prepared container's runner waits for it
 DONE_LINE = "RESEARCH_AGENT_RUNNER_DONE"
 REPORT_FILE = "report.json"
 SEED_REPORT_FILE = "seed.json"  # in seed_<k>/: that seed's SeedReport, written before its done marker
@@ -191,10 +192,10 @@ class RunnerReport(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    protocol_version: Literal[3] = Field(description="the runner's protocol version")
+    protocol_version: Literal[4] = Field(description="the runner's protocol version")
     torch_version: str = Field(max_length=64, description="`torch.__version__` in the image")
     device: Literal["cpu", "cuda"] = Field(description="the device it trained on")
-    started_at: float = Field(description="Unix time the runner started")
+    started_at: float = Field(description="Unix time the runner received its job (job.json appeared)")
     first_step_at: float | None = Field(
         default=None,
         description="Unix time of the first optimizer step, the earliest over the seeds",

@@ -176,6 +176,9 @@ class Study:
             self.registry.set_run_status(run_id, RunStatus.FAILED, decision={"reason": str(exc)})
             self._observe(run_id)
             raise
+        finally:
+            if self._sandbox is not None and hasattr(self._sandbox, "close"):
+                self._sandbox.close()  # a container prepared for a trial that will not come
 
     def _step(self, run_id: str, trials: list[TrialRecord], t0: float) -> None:
         pending = [t for t in trials if t.state == "pending"]

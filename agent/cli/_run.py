@@ -28,7 +28,7 @@ def open_home_registry(home: Path):
     return open_registry(home)
 
 
-def _study(config, registry, home: Path, quiet: bool, tracker):
+def _study(config, registry, home: Path, quiet: bool, tracker, prepare_next: bool = True):
     from ..sandbox import DockerSandbox
     from ..study import Study
 
@@ -36,7 +36,7 @@ def _study(config, registry, home: Path, quiet: bool, tracker):
         if not quiet:
             err_console.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)  # no markup from data
 
-    return Study(config, registry, lambda: DockerSandbox(), home / "cache" / "datasets", progress=progress,
+    return Study(config, registry, lambda: DockerSandbox(prepare_next=prepare_next), home / "cache" / "datasets", progress=progress,
                  observe=tracker.notify)
 
 
@@ -51,7 +51,7 @@ def _session(home: Path, tracking: dict, run_id: str | None = None):
 def start_run(home: Path, goal_text: str, dataset, target, metric, max_iterations, budget_minutes, patience,
               seeds, planner_seed, as_json: bool, planner: str = "search", llm: dict | None = None,
               replay: str | None = None, timeout: float | None = None, memory: str = DEFAULT_MEMORY,
-              tracking: dict | None = None) -> int:
+              tracking: dict | None = None, prepare_next: bool = True) -> int:
     """``timeout``: the most one trial may take (None: each deadline follows the trial's projected cost)."""
     from ..config import parse_seeds, validated
     from ..goal import parse_goal
@@ -71,7 +71,7 @@ def start_run(home: Path, goal_text: str, dataset, target, metric, max_iteration
                           f"{goal.dataset}{f' ({goal.family})' if goal.family else ''}", highlight=False)
     err_console.print(line, highlight=False, soft_wrap=True)  # which planner, always (stderr)
     with _session(home, tracking) as (registry, tracker):
-        result = _study(config, registry, home, as_json, tracker).start()
+        result = _study(config, registry, home, as_json, tracker, prepare_next).start()
         return _conclude(registry, result, as_json, tracker)
 
 
@@ -208,6 +208,8 @@ def _print_result(doc: dict) -> None:
               help="The most one trial may take. Default: each trial's deadline follows its projected cost "
                    "on this machine (x1.5), within the budget left.")
 @click.option("--memory", default=DEFAULT_MEMORY, show_default=True, help="Memory limit per trial (e.g. 512m, 4g).")
+@click.option("--prepare-next/--no-prepare-next", default=True, show_default=True,
+              help="Start the next trial's container while a trial runs, so its start-up is hidden (same controls).")
 @click.option("--replay", default=None, metavar="RUN",
               help="Re-run RUN's recorded LLM decisions without an endpoint (its goal and budgets too).")
 @mlflow_option
@@ -216,7 +218,8 @@ def _print_result(doc: dict) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds, planner,
-            planner_seed, local_home, as_json, replay, timeout, memory, mlflow_uri, mlflow_experiment, **llm):
+            planner_seed, local_home, as_json, replay, timeout, memory, mlflow_uri, mlflow_experiment, prepare_next,
+            **llm):
     """Research loop: plan, generate, train in the sandbox, decide with statistics; exit 0 when achieved."""
     home = resolve_home(ctx, local_home)
     llm = {k.removeprefix("llm_"): v for k, v in llm.items()}
@@ -224,7 +227,8 @@ def run_cmd(ctx, goal, dataset, target, metric, max_iterations, budget_minutes, 
     with interruptible():  # SIGTERM/SIGHUP unwind like Ctrl-C: the run is marked interrupted, no container left
         code = start_run(home, goal, dataset, target, metric, max_iterations, budget_minutes, patience, seeds,
                          planner_seed, as_json, planner=planner, llm=llm, replay=replay, timeout=timeout,
-                         memory=memory, tracking={"mlflow_uri": mlflow_uri, "mlflow_experiment": mlflow_experiment})
+                         memory=memory, tracking={"mlflow_uri": mlflow_uri, "mlflow_experiment": mlflow_experiment},
+                         prepare_next=prepare_next)
     ctx.exit(code)
 
 

@@ -67,6 +67,14 @@ class BaseSandbox(abc.ABC):
         ``trial_prefix``; return how many. Default: nothing to reap."""
         return 0
 
+    def yielding_cpu_s(self) -> float:
+        """CPU seconds used so far by the sandbox's own helpers that yield to a running trial (a
+        prepared container's imports); a trial's idle-CPU sample counts them as idle. Default: 0."""
+        return 0.0
+
+    def close(self) -> None:
+        """Release what the sandbox keeps between runs (a prepared container). Default: nothing."""
+
     @abc.abstractmethod
     def describe(self) -> dict:
         """What a report should record about this sandbox (image, limits, runtime)."""

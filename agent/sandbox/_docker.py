@@ -1,7 +1,8 @@
 """The Docker backend: one hardened container per trial. The only module family importing docker.
 
 Lifecycle: write the job to a host temp dir (mounted read-only), create the container with
-every control of ``_controls``, start it, then poll until one of: the runner says /out is
+every control of ``_controls``, start it (or take the container ``_spare`` prepared while the
+last trial ran, and write its job into its mounted dir), then poll until one of: the runner says /out is
 ready (a line on its private stdout, sent however the job ended), the container exits on its
 own, or our deadline passes (we copy /out once, bounded, then kill it and record that we did).
 Each poll's read of that stdout also yields the runner's newest progress line for ``progress``.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,6 +40,7 @@ from ._base import BaseSandbox, ProgressFn, SandboxInterrupted, SandboxRequest
 from ._collect import OutputTooLarge, StreamCut, read_capped, regular_files, stdout_frames
 from ._image import ImageInfo, resolve
 from ._progress import StdoutTail
+from ._spare import SpareSlot, new_job_dir, write_job
 from ._status import Observation, decide
 
 EXIT_WAIT_S = 10.0  # how long the runner gets to exit after we collected its output
@@ -79,8 +80,12 @@ def connect(timeout: float = 60.0):
 
 
 class DockerSandbox(BaseSandbox):
-    def __init__(self, client=None, variant: str = "cpu"):
+    def __init__(self, client=None, variant: str = "cpu", prepare_next: bool = False):
+        """``prepare_next``: while a trial runs, prepare the next one's container (``_spare``); the
+        loop turns it on, a single eval has no next trial."""
         self.client = client or connect()
+        self.prepare_next = prepare_next
+        self._spares = SpareSlot(self._create_labelled, lambda container: container.start(), _remove)
         self.image: ImageInfo = resolve(self.client, variant)
         try:
             info = self.client.info()
@@ -101,15 +106,17 @@ class DockerSandbox(BaseSandbox):
     def run(self, request: SandboxRequest, progress: ProgressFn | None = None) -> SandboxOutcome:
         progress = progress or _no_progress
         self._check_runtime(request.limits.runtime)
-        job_dir = Path(tempfile.mkdtemp(prefix="research-agent-job-"))
-        container, interrupt, started = None, None, time.monotonic()
+        spare = self._spares.take(request)
+        job_dir = spare.job_dir if spare else new_job_dir()
+        container, interrupt, started = (spare.container if spare else None), None, time.monotonic()
         try:
-            _write_job(job_dir, request)
-            try:
-                container = self._create(request, job_dir)
-            except docker.errors.DockerException as exc:
-                return self._infra(f"could not create the container: {_explain(exc)}")
-            outcome = self._supervise(container, request, progress)
+            if spare is None:
+                write_job(job_dir, request)
+                try:
+                    container = self._create(request, job_dir)
+                except docker.errors.DockerException as exc:
+                    return self._infra(f"could not create the container: {_explain(exc)}")
+            outcome = self._supervise(container, request, progress, job_dir if spare else None)
         except KeyboardInterrupt as exc:
             # Finished seeds are complete on their own (their .done is written last): copy /out
             # while the container still lives. A second interrupt here still reaches finally.
@@ -122,8 +129,16 @@ class DockerSandbox(BaseSandbox):
             shutil.rmtree(job_dir, ignore_errors=True)
         outcome, interrupt = _noted(outcome, not_removed), interrupt or cut
         if interrupt is not None:
+            self._spares.discard()
             raise SandboxInterrupted(_as_interrupted(outcome)) from interrupt
         return outcome
+
+    def yielding_cpu_s(self) -> float:
+        return self._spares.cpu_s()
+
+    def close(self) -> None:
+        """Remove the prepared container, if any: nothing is left once the loop is done."""
+        self._spares.close()
 
     def reap(self, trial_prefix: str) -> int:
         """Containers of ours whose trial label starts with ``trial_prefix`` (a killed run's)."""
@@ -146,24 +161,36 @@ class DockerSandbox(BaseSandbox):
             )
 
     def _create(self, request: SandboxRequest, job_dir: Path):
+        return self._create_labelled(request, job_dir, request.trial_id)
+
+    def _create_labelled(self, request: SandboxRequest, job_dir: Path, label: str, cpu_shares: int | None = None):
         kwargs = c.host_config_kwargs(request.limits, self.host_cpus)
+        if cpu_shares is not None:
+            kwargs["cpu_shares"] = cpu_shares
         return self.client.containers.create(
             self.image.id,
             volumes={
                 str(job_dir): {"bind": "/job", "mode": "ro"},
                 str(Path(request.data_dir).resolve()): {"bind": "/data", "mode": "ro"},
             },
-            labels={TRIAL_LABEL: request.trial_id},
+            labels={TRIAL_LABEL: label},
             **kwargs,
         )
 
-    def _supervise(self, container, request: SandboxRequest, progress: ProgressFn) -> SandboxOutcome:
+    def _supervise(self, container, request: SandboxRequest, progress: ProgressFn,
+                   prepared_job_dir: Path | None = None) -> SandboxOutcome:
+        """Start the container, or hand a prepared one its job; the deadline counts from then."""
         start_wall = time.time()
         try:
-            container.start()
+            if prepared_job_dir is None:
+                container.start()
+            else:
+                write_job(prepared_job_dir, request)
         except docker.errors.DockerException as exc:
             return self._infra(f"could not start the container: {_explain(exc)}", container)
         t0 = time.monotonic()
+        if self.prepare_next:
+            self._spares.prepare(request)
         polled = self._poll(container, t0 + request.limits.timeout_s + c.KILL_GRACE_S, t0, progress)
         if polled is None:
             return self._infra("lost the container while it ran", container)
@@ -304,15 +331,6 @@ def _explain(exc: Exception) -> str:
     """Docker's own words (``explanation``) rather than the HTTP wrapper around them."""
     text = getattr(exc, "explanation", None) or str(exc)
     return " ".join(str(text).split())[:400]
-
-
-def _write_job(job_dir: Path, request: SandboxRequest) -> None:
-    (job_dir / "job.json").write_text(request.job.model_dump_json())
-    (job_dir / request.job.model_file).write_text(request.model_source)
-    # Readable by the sandbox user (10001), writable by nobody inside (mounted read-only).
-    os.chmod(job_dir, 0o755)
-    for path in job_dir.iterdir():
-        os.chmod(path, 0o644)
 
 
 def _state(container) -> dict | None:

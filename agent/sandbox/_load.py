@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 __all__ = ["idle_cpus", "training_threads"]
 
@@ -29,17 +30,24 @@ def _cpu_times() -> tuple[int, int] | None:
     return ticks[3] + ticks[4], sum(ticks)  # idle + iowait
 
 
-def idle_cpus(sample_s: float = SAMPLE_S, cpus: int | None = None) -> float | None:
-    """CPUs idle during a short sample (0.0 to ``cpus``); None when it cannot be measured."""
+def idle_cpus(sample_s: float = SAMPLE_S, cpus: int | None = None,
+              yielding: Callable[[], float] | None = None) -> float | None:
+    """CPUs idle during a short sample (0.0 to ``cpus``); None when it cannot be measured.
+
+    ``yielding()``: CPU seconds used so far by processes that yield to a trial (a prepared
+    container at the lowest weight); what they used during the sample counts as idle.
+    """
     import os
 
-    first = _cpu_times()
+    n = cpus or os.cpu_count() or 1
+    first, own, t = _cpu_times(), yielding() if yielding else 0.0, time.monotonic()
     time.sleep(sample_s)
     second = _cpu_times()
     if first is None or second is None or second[1] <= first[1]:
         return None
     share = (second[0] - first[0]) / (second[1] - first[1])
-    return share * (cpus or os.cpu_count() or 1)
+    given_back = ((yielding() - own) / max(time.monotonic() - t, 1e-3)) if yielding else 0.0
+    return min(n, share * n + max(0.0, given_back))
 
 
 def training_threads(limit: int, idle: float | None) -> int:

@@ -142,7 +142,8 @@ class _Trial:
         self.sandbox = sandbox.describe() | {"runtime": config.limits.runtime or "runc",
                                              "seccomp_sha256": _profile_sha(config.limits.runtime)}
         for batch in batches:
-            job = _job(config, data, batch, check.entry.name, check.model_args)
+            job = _job(config, data, batch, check.entry.name, check.model_args,
+                       getattr(sandbox, "yielding_cpu_s", None))
             load_scoring_meanwhile()  # after _job: its idle-CPU sample must not see these imports
             try:
                 outcome = sandbox.run(_request(config, data, self.source, job, trial_id), progress)
@@ -275,9 +276,9 @@ def _request(config: EvalConfig, data: PreparedDataset, source: str, job: JobSpe
 
 
 def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int], entry: str = "Model",
-         model_args: dict | None = None) -> JobSpec:
+         model_args: dict | None = None, yielding=None) -> JobSpec:
     limit = thread_count(config.limits)
-    threads = training_threads(limit, idle_cpus())
+    threads = training_threads(limit, idle_cpus(yielding=yielding))
     t = config.training
     return JobSpec(
         seeds=seeds, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,

@@ -17,8 +17,6 @@ import traceback
 from . import protocol as p
 from .model_loader import ModelRejected, model_imported
 
-STARTED = time.time()
-
 WATCH_INTERVAL_S = 0.25  # how often the watchdog checks that the main thread is still alive
 # The job's processes, never the supervisor, are what the memory limit kills: with the job's
 # score raised (its forks inherit it), a small supervisor outlives an OOM kill and keeps /out.
@@ -41,15 +39,16 @@ def _main_thread_exit_status() -> int | None:
     return int(fields[-1]) if fields and fields[0] in ("Z", "X") else None
 
 
-def _start_watchdog(deadline_s: float) -> None:
-    """The runner's own deadline: exit 124 even if the model never returns (host kills later).
+def _start_watchdog(deadline_s: float, started: float) -> None:
+    """The runner's own deadline, from ``started`` (the job's arrival): exit 124 even if the
+    model never returns (host kills later).
 
     It also ends the process as soon as the main thread has died alone: with SIGSYS's exit
     code when seccomp killed it (the host reports policy_violation), else as a crash.
     """
 
     def fire() -> None:
-        while (left := deadline_s - (time.time() - STARTED)) > 0:
+        while (left := deadline_s - (time.time() - started)) > 0:
             time.sleep(min(left, WATCH_INTERVAL_S))
             status = _main_thread_exit_status()
             if status is not None:
@@ -79,13 +78,28 @@ def raise_oom_score() -> None:
         pass  # not Linux, or /proc refuses: the supervisor is small anyway
 
 
+def preload() -> None:
+    """What every job imports, before it has one: torch, and ``torch._dynamo``, which torch's
+    optimizers import on their first step (0.7 s each on 2 cores). In a prepared container this
+    happens while the host still plans the trial."""
+    import numpy  # noqa: F401
+    import torch  # noqa: F401
+    import torch._dynamo  # noqa: F401
+
+    from . import session, train  # noqa: F401
+
+
 def _run(job_dir: str, data_dir: str, out_dir: str, proto) -> int:
-    with open(os.path.join(job_dir, "job.json")) as fh:
+    preload()
+    started = p.wait_for_job(job_dir)
+    if started is None:
+        raise p.JobError(f"no {p.JOB_FILE} arrived in {p.JOB_WAIT_S:.0f}s")
+    with open(os.path.join(job_dir, p.JOB_FILE)) as fh:
         job = p.JobSpec.from_json(fh.read())
-    _start_watchdog(job.deadline_s)
+    _start_watchdog(job.deadline_s, started)
     from .session import run as run_session
 
-    return run_session(job_dir, data_dir, out_dir, STARTED, proto)
+    return run_session(job_dir, data_dir, out_dir, started, proto)
 
 
 def run(job_dir: str, data_dir: str, out_dir: str, proto) -> int:

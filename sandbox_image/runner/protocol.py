@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import time
 from dataclasses import asdict, dataclass, field, fields
 
-PROTOCOL_VERSION = 3  # 3: each seed is complete on its own (seed.json, its .done), progress lines
+PROTOCOL_VERSION = 4  # 4: the container may start before /job/job.json exists; 3: seeds complete on their own
 
 # Paths inside the container (the host mounts/creates exactly these).
 JOB_DIR = "/job"
 DATA_DIR = "/data"
 OUT_DIR = "/out"
 DONE_MARKER = ".done"
+JOB_FILE = "job.json"  # written last, by rename: once it exists the job (and the model file) is whole
+# A prepared container starts before it has a job (its imports done while another trial runs):
+# how long it waits for job.json before it exits on its own (a host that died; `resume` reaps it).
+JOB_WAIT_S = 900.0
+JOB_POLL_S = 0.01  # how often it looks for job.json meanwhile (a stat; nothing measurable)
 # Written on the runner's private copy of stdout (the model's prints go to stderr) once /out
 # is complete: the host's cue to copy /out out of the live container. Not a status.
 DONE_LINE = "RESEARCH_AGENT_RUNNER_DONE"
@@ -43,6 +50,16 @@ EXIT_RUNNER_ERROR = 70  # EX_SOFTWARE
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("none", "cosine", "step")
+
+
+def wait_for_job(job_dir: str, wait_s: float = JOB_WAIT_S) -> float | None:
+    """The time job.json appeared (now, if it is there already); None after ``wait_s`` without it."""
+    path, give_up = os.path.join(job_dir, JOB_FILE), time.monotonic() + wait_s
+    while not os.path.exists(path):
+        if time.monotonic() >= give_up:
+            return None
+        time.sleep(JOB_POLL_S)
+    return time.time()
 
 
 class JobError(ValueError):

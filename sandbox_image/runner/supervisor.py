@@ -28,8 +28,6 @@ import traceback
 
 from . import protocol as p
 
-STARTED = time.time()
-
 # The child's watchdog exits 124 at deadline_s; one still alive this much later (its watchdog
 # thread never ran) is killed here. The host kills at deadline_s + 1 s margin + its 10 s grace,
 # which leaves it ~9 s to copy /out first.
@@ -132,7 +130,7 @@ def _undumpable() -> None:
 def _settings(job_dir: str) -> tuple[float, float | None]:
     """``linger_s`` and ``deadline_s`` from job.json; fallbacks if it is bad (the child says why)."""
     try:
-        with open(os.path.join(job_dir, "job.json")) as fh:
+        with open(os.path.join(job_dir, p.JOB_FILE)) as fh:
             raw = json.load(fh)
     except (OSError, ValueError):
         raw = {}
@@ -223,15 +221,24 @@ def _mark_done(out_dir: str) -> None:
 
 
 def supervise(job_dir: str, data_dir: str, out_dir: str) -> int:
-    """Run the job in a child, keep /out until the host has copied it; the child's exit status."""
+    """Run the job in a child, keep /out until the host has copied it; the child's exit status.
+
+    The child starts at once and imports torch while job.json may not be there yet (a prepared
+    container); the deadline counts from the job's arrival, which both processes wait for.
+    """
     _undumpable()
     out = os.fdopen(os.dup(1), "wb", buffering=0)  # the real stdout: progress and done lines only
     os.dup2(2, 1)
-    linger_s, deadline_s = _settings(job_dir)
-    kill_at = None if deadline_s is None else STARTED + deadline_s + DEADLINE_GRACE_S
     child = None
     try:
         child, fd = _start((job_dir, data_dir, out_dir))
+        received = p.wait_for_job(job_dir)
+        if received is None:  # nobody will collect anything: no linger
+            print(f"runner: no job arrived in {p.JOB_WAIT_S:.0f}s; exiting", file=sys.stderr, flush=True)
+            _kill_group(child.pid)
+            return p.EXIT_RUNNER_ERROR
+        linger_s, deadline_s = _settings(job_dir)
+        kill_at = None if deadline_s is None else received + deadline_s + DEADLINE_GRACE_S
         relay = Relay(fd, out)
         relay.start()
         code = wait_child(child, relay, kill_at)
@@ -239,7 +246,7 @@ def supervise(job_dir: str, data_dir: str, out_dir: str) -> int:
         traceback.print_exc()
         if child is not None:
             _kill_group(child.pid)
-        code = p.EXIT_RUNNER_ERROR
+        code, linger_s = p.EXIT_RUNNER_ERROR, DEFAULT_LINGER_S
     if code == p.EXIT_OK:
         _mark_done(out_dir)
     linger(out, linger_s)

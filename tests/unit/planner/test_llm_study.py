@@ -209,7 +209,7 @@ def cli(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     seen = {}
 
-    def stub(config, registry, home, quiet, tracker):
+    def stub(config, registry, home, quiet, tracker, prepare_next=True):
         seen["config"] = config
         raise UsageError("stopped before the study")
 

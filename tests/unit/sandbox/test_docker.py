@@ -16,7 +16,7 @@ import requests.exceptions
 
 from agent.protocol import DONE_LINE, PROGRESS_LINE, JobSpec, RunnerProgress
 from agent.records import SandboxLimits, TrialStatus
-from agent.sandbox import SandboxInterrupted, _docker
+from agent.sandbox import SandboxInterrupted, _docker, _spare
 from agent.sandbox import _controls as c
 from agent.sandbox._base import SandboxRequest
 from agent.sandbox._collect import OutputTooLarge
@@ -84,6 +84,8 @@ def sandbox(container, api=None) -> _docker.DockerSandbox:
     box.client = FakeClient(container, api if api is not None else FakeAPI(frames(out_tar({}))))
     box.image = ImageInfo(id="sha256:" + "ab" * 32, tag="research-agent-sandbox:cpu", labels={})
     box.host_cpus, box.runtimes = 2, set()
+    box.prepare_next = False
+    box._spares = _spare.SpareSlot(box._create_labelled, lambda container: container.start(), _docker._remove)
     return box
 
 
@@ -98,13 +100,13 @@ def request(tmp_path: Path, timeout_s: float = 60.0) -> SandboxRequest:
 def job_dirs(tmp_path, monkeypatch):
     """The job directories ``run`` makes, so a test can check that none is left behind."""
     made: list[Path] = []
-    real = _docker.tempfile.mkdtemp
+    real = _spare.tempfile.mkdtemp
 
     def mkdtemp(prefix=""):
         made.append(Path(real(prefix=prefix, dir=tmp_path)))
         return str(made[-1])
 
-    monkeypatch.setattr(_docker.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(_spare.tempfile, "mkdtemp", mkdtemp)
     return made
 
 

@@ -14,7 +14,7 @@ from tests.unit.trial.test_outputs import MLP, EndedSandbox, digits, ended, seed
 
 def test_the_imports_start_between_the_cpu_sample_and_the_container(digits, monkeypatch):  # noqa: F811
     order: list[str] = []
-    monkeypatch.setattr(_run, "idle_cpus", lambda: order.append("sample") or 2.0)
+    monkeypatch.setattr(_run, "idle_cpus", lambda yielding=None: order.append("sample") or 2.0)
     monkeypatch.setattr(_run, "load_scoring_meanwhile", lambda: order.append("imports"))
 
     class Recording(EndedSandbox):
