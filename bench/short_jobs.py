@@ -18,8 +18,9 @@ Three figures, each from runs that alternate between its arms (medians):
 3. ``research-agent run`` of the default goal (the Makefile's GOAL, offline search planner) in a
    fresh home each repeat: the run's wall (its JSON result and the whole process), its status
    (only ``achieved`` runs count), its trials, and each trial's container start -> first training
-   step (from the run's export, ``run.json``). Target: under 20 s. One arm today ("as is");
-   ``RUN_ARMS`` takes more (e.g. a prepared-containers mode, once its switch exists).
+   step (from the run's export, ``run.json``; for a prepared container, from the moment it was
+   handed its job). Target: under 20 s. Two arms: ``--prepare-next`` (the default: the next
+   trial's container is started while one runs) and ``--no-prepare-next``.
 
 A benchmark, not a test: it exits 0 unless a run fails outright. Usage::
 
@@ -89,7 +90,7 @@ class RunArm:
     args: tuple[str, ...] = ()
 
 
-RUN_ARMS = [RunArm("as is")]  # a prepared-containers arm joins this list once its switch exists
+RUN_ARMS = [RunArm("prepared", args=("--prepare-next",)), RunArm("not prepared", args=("--no-prepare-next",))]
 
 
 # ---------------------------------------------------------------------------- helpers

@@ -36,7 +36,8 @@ def _study(config, registry, home: Path, quiet: bool, tracker, prepare_next: boo
         if not quiet:
             err_console.print(f"[dim]{escape(line)}[/]", highlight=False, soft_wrap=True)  # no markup from data
 
-    return Study(config, registry, lambda: DockerSandbox(prepare_next=prepare_next), home / "cache" / "datasets", progress=progress,
+    return Study(config, registry, lambda: DockerSandbox(prepare_next=prepare_next), home / "cache" / "datasets",
+                 progress=progress,
                  observe=tracker.notify)
 
 

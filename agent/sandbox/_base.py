@@ -74,6 +74,7 @@ class BaseSandbox(abc.ABC):
 
     def close(self) -> None:
         """Release what the sandbox keeps between runs (a prepared container). Default: nothing."""
+        return None
 
     @abc.abstractmethod
     def describe(self) -> dict:

@@ -69,7 +69,8 @@ class SpareSlot:
     """At most one spare, prepared in a thread of its own; taken by the next ``run`` or discarded."""
 
     def __init__(self, create, start, remove) -> None:
-        """``create(request, job_dir, label, cpu_shares)``, ``start(container)``, ``remove(container) -> problem or None``."""
+        """``create(request, job_dir, label, cpu_shares)``, ``start(container)``, and
+        ``remove(container)``, which returns a problem line or None."""
         self._create, self._start, self._remove = create, start, remove
         self._spare: Spare | None = None
         self._worker: threading.Thread | None = None

@@ -10,6 +10,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 import types
 import typing
 from pathlib import Path
@@ -37,7 +38,7 @@ def test_versions_and_constants_match(runner_protocol):
     assert runner_protocol.PROTOCOL_VERSION == host.PROTOCOL_VERSION
     for name in ("DONE_MARKER", "DONE_LINE", "REPORT_FILE", "EXIT_OK", "EXIT_CRASHED",
                  "EXIT_REJECTED", "EXIT_DEADLINE", "EXIT_RUNNER_ERROR", "SEED_REPORT_FILE",
-                 "SEED_DONE_MARKER", "PROGRESS_LINE", "MAX_PROGRESS_LINE"):
+                 "SEED_DONE_MARKER", "PROGRESS_LINE", "MAX_PROGRESS_LINE", "JOB_FILE"):
         assert getattr(runner_protocol, name) == getattr(host, name), name
     for seed in (0, 7):
         assert runner_protocol.seed_dir(seed) == host.seed_dir(seed)
@@ -285,3 +286,23 @@ if __name__ == "__main__":
         sys.exit(f"usage: {REGENERATE}")
     DOC.write_text(regenerate(DOC.read_text()))
     print(f"rewrote {DOC}")
+
+
+def test_a_prepared_runner_waits_for_its_job_and_gives_up_without_one(runner_protocol, tmp_path):
+    import threading
+
+    assert runner_protocol.wait_for_job(str(tmp_path), wait_s=0.2) is None  # no job: it gives up
+    (tmp_path / runner_protocol.JOB_FILE).write_text("{}")
+    before = time.time()
+    assert before - 1 < runner_protocol.wait_for_job(str(tmp_path), wait_s=0.2) <= time.time()  # there already
+    (tmp_path / runner_protocol.JOB_FILE).unlink()
+    handed = []
+
+    def hand() -> None:
+        time.sleep(0.3)
+        handed.append(time.time())
+        (tmp_path / runner_protocol.JOB_FILE).write_text("{}")
+
+    threading.Thread(target=hand).start()
+    arrived = runner_protocol.wait_for_job(str(tmp_path), wait_s=5.0)
+    assert arrived is not None and 0 <= arrived - handed[0] < 0.2  # its deadline counts from here
