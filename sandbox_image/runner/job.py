@@ -79,12 +79,11 @@ def raise_oom_score() -> None:
 
 
 def preload() -> None:
-    """What every job imports, before it has one: torch, and ``torch._dynamo``, which torch's
-    optimizers import on their first step (0.7 s each on 2 cores). In a prepared container this
-    happens while the host still plans the trial."""
+    """What every job imports, before it has one: torch, numpy and the runner's training code. In a
+    prepared container this happens while the host still plans the trial. (``torch._dynamo``, which
+    torch's optimizers import on their first step, is never needed: see ``optim``.)"""
     import numpy  # noqa: F401
     import torch  # noqa: F401
-    import torch._dynamo  # noqa: F401
 
     from . import session, train  # noqa: F401
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from .optim import stepper
 from .protocol import JobSpec, SeedCurves
 
 
@@ -70,7 +71,7 @@ class SeedResult:
         self.stopped_epoch: int | None = None
 
 
-def _train_epoch(model, job, opt, loss_fn, x, y, gen, device, on_first_step):
+def _train_epoch(model, job, opt, step, loss_fn, x, y, gen, device, on_first_step):
     model.train()
     order = torch.randperm(len(x), generator=gen)
     total_loss, correct, norms, seen = 0.0, 0, [], 0
@@ -85,7 +86,7 @@ def _train_epoch(model, job, opt, loss_fn, x, y, gen, device, on_first_step):
         loss.backward()
         clip = job.grad_clip if job.grad_clip is not None else math.inf
         norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), clip)))
-        opt.step()
+        step()
         if on_first_step is not None:
             on_first_step()
             on_first_step = None
@@ -111,12 +112,13 @@ def train_seed(
     model.to(device)
     opt = make_optimizer(job, model.parameters())
     schedule = make_schedule(job, opt)
+    step = stepper(opt)  # after the schedule: it wraps opt.step, which the stepper records for it
     loss_fn = nn.CrossEntropyLoss(label_smoothing=job.label_smoothing)
     result, best_loss, best_state, waited = SeedResult(), math.inf, None, 0
     for epoch in range(1, job.epochs + 1):
         start = time.perf_counter()
         result.curves.lr.append(float(opt.param_groups[0]["lr"]))
-        loss, acc, norm = _train_epoch(model, job, opt, loss_fn, data["train_x"], data["train_y"],
+        loss, acc, norm = _train_epoch(model, job, opt, step, loss_fn, data["train_x"], data["train_y"],
                                        gen, device, on_first_step)
         on_first_step = None
         probs = predict_proba(model, data["val_x"], job.batch_size, device)
