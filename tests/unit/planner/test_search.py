@@ -342,3 +342,35 @@ def test_the_rest_of_a_later_split_is_not_blamed_on_an_old_timeout():
     assert rest.action == "add_seeds" and rest.seeds == [4]
     # seed 4 is missing because trial 6 was split, not because trial 4 ran out of time (its seeds all ran)
     assert "trial 4 ran out of time" not in rest.reason, rest.reason
+
+
+def per_epoch(seconds: dict):
+    """Explore costs by family: (container s, s per epoch), the epoch time from ``seconds``."""
+    return lambda prop: (2.0 + seconds[prop.spec.model.family] * prop.spec.training.epochs,
+                         seconds[prop.spec.model.family])
+
+
+def test_the_cheapest_family_that_clears_the_target_at_low_fidelity_is_promoted_first():
+    """A goal is a threshold: of the families already above it at low fidelity, the one that costs
+    least at full fidelity gets the first look, although another scored higher."""
+    outcome = by_family(low={"mlp": 0.90, "cnn": 0.96, "resnet": 0.99}, full={"mlp": 0.92, "cnn": 0.98, "resnet": 0.99})
+    costs = per_epoch({"mlp": 0.05, "cnn": 0.2, "resnet": 0.5})
+    proposals = drive(SearchPlanner(seed=0), outcome, 5, cost=costs)
+    assert [p.action for p in proposals] == ["explore"] * 3 + ["promote", "confirm"]
+    assert proposals[3].spec.model.family == "cnn"  # cheaper than the resnet; the mlp does not clear 0.95
+    assert "clears the target" in proposals[3].reason
+    assert proposals[4].spec.model.family == "cnn"
+
+
+def test_without_a_family_above_the_target_the_best_low_score_goes_first_whatever_it_costs():
+    outcome = by_family(low={"mlp": 0.90, "cnn": 0.93, "resnet": 0.94}, full={"mlp": 0.92, "cnn": 0.98, "resnet": 0.99})
+    costs = per_epoch({"mlp": 0.05, "cnn": 0.2, "resnet": 0.5})
+    proposals = drive(SearchPlanner(seed=0), outcome, 4, cost=costs)
+    assert proposals[3].action == "promote" and proposals[3].spec.model.family == "resnet"
+    assert "best resnet so far" in proposals[3].reason
+
+
+def test_unmeasured_costs_leave_the_best_low_score_first():
+    outcome = by_family(low={"mlp": 0.90, "cnn": 0.96, "resnet": 0.99}, full={"mlp": 0.92, "cnn": 0.98, "resnet": 0.99})
+    proposals = drive(SearchPlanner(seed=0), outcome, 4)  # no cost: nothing to compare
+    assert proposals[3].action == "promote" and proposals[3].spec.model.family == "resnet"
