@@ -56,12 +56,15 @@ def model_ref(model: str | Path | Callable) -> tuple[Path, str | None]:
 def evaluate_with_sandbox(model_file: Path, config: EvalConfig, home: Path, progress: ProgressFn | None,
                           out: Path | None) -> EvalReport:
     """Evaluate in the Docker sandbox; with ``out``, write ``report.json`` and the plots there."""
+    from .sandbox._load import IdleSample
+
+    idle = IdleSample()  # over the imports below: the CPUs free before the eval's container starts
     from .sandbox import DockerSandbox
     from .trial import evaluate as run
 
     variant = "cuda" if config.limits.gpus else "cpu"
     scored = run(model_file, config, lambda: DockerSandbox(variant=variant), Path(home) / "cache" / "datasets",
-                 progress)
+                 progress, idle)
     report = scored.report
     if out is not None:  # matplotlib loads only for the plots asked for
         from .report import write_artifacts

@@ -67,6 +67,12 @@ class BaseSandbox(abc.ABC):
         ``trial_prefix``; return how many. Default: nothing to reap."""
         return 0
 
+    def start_early(self, data_dir: Path, limits: SandboxLimits, trial_id: str) -> None:
+        """Start the container of the trial about to run before its job is known, so its start
+        overlaps the host's checks; the next ``run`` with these data, limits and ``trial_id`` uses
+        it, and ``close`` removes it unused. Default: nothing (``run`` starts its own)."""
+        return None
+
     def yielding_cpu_s(self) -> float:
         """CPU seconds used so far by the sandbox's own helpers that yield to a running trial (a
         prepared container's imports); a trial's idle-CPU sample counts them as idle. Default: 0."""

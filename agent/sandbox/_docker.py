@@ -33,7 +33,7 @@ import urllib3.exceptions
 
 from ..errors import SandboxError
 from ..protocol import DONE_MARKER, RunnerProgress
-from ..records import SandboxOutcome, TrialStatus
+from ..records import SandboxLimits, SandboxOutcome, TrialStatus
 from . import _controls as c
 from . import _files
 from ._base import BaseSandbox, ProgressFn, SandboxInterrupted, SandboxRequest
@@ -133,6 +133,13 @@ class DockerSandbox(BaseSandbox):
             raise SandboxInterrupted(_as_interrupted(outcome)) from interrupt
         return outcome
 
+    def start_early(self, data_dir: Path, limits: SandboxLimits, trial_id: str) -> None:
+        """The trial's own container, created and started now at the engine's default weight (no other
+        trial runs beside it); its runner imports torch while the host checks the model and builds
+        the job. Same create arguments, controls and mounts as ``run``'s; labelled with ``trial_id``."""
+        self._check_runtime(limits.runtime)
+        self._spares.prepare_for(data_dir, limits, trial_id)
+
     def yielding_cpu_s(self) -> float:
         return self._spares.cpu_s()
 
@@ -161,17 +168,18 @@ class DockerSandbox(BaseSandbox):
             )
 
     def _create(self, request: SandboxRequest, job_dir: Path):
-        return self._create_labelled(request, job_dir, request.trial_id)
+        return self._create_labelled(request.limits, Path(request.data_dir), job_dir, request.trial_id)
 
-    def _create_labelled(self, request: SandboxRequest, job_dir: Path, label: str, cpu_shares: int | None = None):
-        kwargs = c.host_config_kwargs(request.limits, self.host_cpus)
+    def _create_labelled(self, limits: SandboxLimits, data_dir: Path, job_dir: Path, label: str,
+                         cpu_shares: int | None = None):
+        kwargs = c.host_config_kwargs(limits, self.host_cpus)
         if cpu_shares is not None:
             kwargs["cpu_shares"] = cpu_shares
         return self.client.containers.create(
             self.image.id,
             volumes={
                 str(job_dir): {"bind": "/job", "mode": "ro"},
-                str(Path(request.data_dir).resolve()): {"bind": "/data", "mode": "ro"},
+                str(Path(data_dir).resolve()): {"bind": "/data", "mode": "ro"},
             },
             labels={TRIAL_LABEL: label},
             **kwargs,

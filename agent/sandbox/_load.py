@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable
 
-__all__ = ["idle_cpus", "training_threads"]
+__all__ = ["IdleSample", "idle_cpus", "training_threads"]
 
 SAMPLE_S = 0.1  # two reads of /proc/stat this far apart: 20 clock ticks on 2 cores, enough to tell 1 idle from 2
 IDLE_SLACK = 0.3  # a core at least 70% idle is worth a thread; one busier stalls every barrier
@@ -48,6 +48,30 @@ def idle_cpus(sample_s: float = SAMPLE_S, cpus: int | None = None,
     share = (second[0] - first[0]) / (second[1] - first[1])
     given_back = ((yielding() - own) / max(time.monotonic() - t, 1e-3)) if yielding else 0.0
     return min(n, share * n + max(0.0, given_back))
+
+
+class IdleSample:
+    """Idle CPUs over a window in which this process does work of its own (imports, the data cache,
+    connecting to the engine) rather than sleeping: its own CPU time counts as idle, since it waits
+    while the trial trains. An eval takes it before it starts its container, whose start (the
+    engine's work as much as the container's) would otherwise read as a busy machine."""
+
+    def __init__(self, cpus: int | None = None) -> None:
+        import os
+
+        self._n = cpus or os.cpu_count() or 1
+        self._first, self._own, self._t = _cpu_times(), time.process_time(), time.monotonic()
+
+    def idle(self, min_s: float = SAMPLE_S) -> float | None:
+        """CPUs idle since the sample began, waiting out what is left of ``min_s`` first; None when
+        it cannot be measured."""
+        time.sleep(max(0.0, min_s - (time.monotonic() - self._t)))
+        second, own = _cpu_times(), time.process_time() - self._own
+        first = self._first
+        if first is None or second is None or second[1] <= first[1]:
+            return None
+        share = (second[0] - first[0]) / (second[1] - first[1])
+        return min(self._n, share * self._n + own / max(time.monotonic() - self._t, 1e-3))
 
 
 def training_threads(limit: int, idle: float | None) -> int:

@@ -41,6 +41,7 @@ class Spare:
     job_dir: Path
     data_dir: Path
     limits: SandboxLimits
+    cpu_shares: int | None = None  # as created: lowered for a spare beside a running trial, else None
 
     def fits(self, request: SandboxRequest) -> bool:
         """Created for the same data and limits (the timeout is the host's and the job's, not the container's)."""
@@ -69,7 +70,7 @@ class SpareSlot:
     """At most one spare, prepared in a thread of its own; taken by the next ``run`` or discarded."""
 
     def __init__(self, create, start, remove) -> None:
-        """``create(request, job_dir, label, cpu_shares)``, ``start(container)``, and
+        """``create(limits, data_dir, job_dir, label, cpu_shares)``, ``start(container)``, and
         ``remove(container)``, which returns a problem line or None."""
         self._create, self._start, self._remove = create, start, remove
         self._spare: Spare | None = None
@@ -79,11 +80,17 @@ class SpareSlot:
         self._cpu_id: str | None = None  # the container whose CPU time cpu_s() reads, from its creation
 
     def prepare(self, request: SandboxRequest) -> None:
-        """Start preparing a spare like ``request``'s container (in the background)."""
+        """Start preparing a spare like ``request``'s container (in the background), for the next trial."""
+        self.prepare_for(Path(request.data_dir), request.limits, request.trial_id + SPARE_SUFFIX, SPARE_CPU_SHARES)
+
+    def prepare_for(self, data_dir: Path, limits: SandboxLimits, label: str, cpu_shares: int | None = None) -> None:
+        """Start preparing a container for ``data_dir`` and ``limits``, labelled ``label``, at
+        ``cpu_shares`` (None: the engine's default weight), in the background."""
         self.discard()
         if self._closed:
             return
-        worker = threading.Thread(target=self._make, args=(request,), name="sandbox-spare", daemon=True)
+        worker = threading.Thread(target=self._make, args=(Path(data_dir).resolve(), limits, label, cpu_shares),
+                                  name="sandbox-spare", daemon=True)
         self._worker = worker
         worker.start()
 
@@ -94,7 +101,7 @@ class SpareSlot:
             spare, self._spare, self._cpu_id = self._spare, None, None
         if spare is None:
             return None
-        if spare.fits(request) and _running(spare.container) and _full_weight(spare.container):
+        if spare.fits(request) and _running(spare.container) and (spare.cpu_shares is None or _full_weight(spare.container)):
             return spare
         self._drop(spare)
         return None
@@ -122,10 +129,10 @@ class SpareSlot:
         if worker is not None:
             worker.join(wait_s)
 
-    def _make(self, request: SandboxRequest) -> None:
+    def _make(self, data_dir: Path, limits: SandboxLimits, label: str, cpu_shares: int | None) -> None:
         job_dir, container = new_job_dir(), None
         try:
-            container = self._create(request, job_dir, request.trial_id + SPARE_SUFFIX, SPARE_CPU_SHARES)
+            container = self._create(limits, data_dir, job_dir, label, cpu_shares)
             self._cpu_id = container.id
             self._start(container)
         except Exception as exc:  # noqa: BLE001 - a spare is an optimisation: the trial creates its own
@@ -134,7 +141,7 @@ class SpareSlot:
                 self._remove(container)
             shutil.rmtree(job_dir, ignore_errors=True)
             return
-        spare = Spare(container, job_dir, Path(request.data_dir).resolve(), request.limits)
+        spare = Spare(container, job_dir, data_dir, limits, cpu_shares)
         with self._lock:
             closed = self._closed
             if not closed:

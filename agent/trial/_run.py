@@ -33,7 +33,7 @@ from ..results import (
 )
 from ..sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from ..sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
-from ..sandbox._load import idle_cpus, training_threads
+from ..sandbox._load import IdleSample, idle_cpus, training_threads
 from ..scoring import ALPHA, CHECKPOINTS, is_higher_better, plan_for
 from ._meanwhile import load_scoring_meanwhile
 from ._outputs import finished_seeds
@@ -68,15 +68,35 @@ class Scored:
 
 
 def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: Path,
-             progress: ProgressFn | None = None) -> Scored:
-    """Evaluate the model file: the report (status decided by the host) and its predictions."""
+             progress: ProgressFn | None = None, idle: IdleSample | None = None) -> Scored:
+    """Evaluate the model file: the report (status decided by the host) and its predictions.
+
+    ``idle``: a sample of the idle CPUs begun earlier in this process (the caller's imports), read
+    before the container starts; without it, one begins here.
+    """
+    idle = idle or IdleSample()
     source = Path(model_path).read_text(encoding="utf-8", errors="replace")
     data = prepare(config.dataset, cache_root, subset_size=config.subset_size,
                    test_size=config.test_size, target=config.target_column,
                    drop_columns=config.drop_columns)
     trial = _Trial(str(model_path), source, config, data)
     alpha = ALPHA / len(plan_for(config.seeds)) if config.target is not None else None
-    trial.run(sandbox_factory, seed_batches(config.seeds), progress, None, bound_alpha=alpha)
+    trial_id, opened = _trial_id(), []
+
+    def started_early() -> BaseSandbox:
+        """Called once the model passed preflight: the container starts (and its runner imports
+        torch) while the host builds the job and loads the scoring libraries."""
+        sandbox: BaseSandbox = sandbox_factory()
+        opened.append(sandbox)
+        trial.idle_before_start = idle.idle()  # before the start, which would read as a busy machine
+        sandbox.start_early(data.public_dir, config.limits, trial_id)
+        return sandbox
+
+    try:
+        trial.run(started_early, seed_batches(config.seeds), progress, trial_id, bound_alpha=alpha)
+    finally:
+        for sandbox in opened:  # a container started early and never used is removed here
+            sandbox.close()
     return Scored(trial.report(), trial.probs, data.test_labels())
 
 
@@ -123,6 +143,7 @@ class _Trial:
     last: SandboxOutcome | None = None
     runner: RunnerReport | None = None
     timing: dict | None = None
+    idle_before_start: float | None = None  # CPUs idle before the container started early (evaluate)
 
     def run(self, sandbox_factory, batches: list[list[int]], progress: ProgressFn | None,
             trial_id: str | None, bound_alpha: float | None = None) -> None:
@@ -142,8 +163,9 @@ class _Trial:
         self.sandbox = sandbox.describe() | {"runtime": config.limits.runtime or "runc",
                                              "seccomp_sha256": _profile_sha(config.limits.runtime)}
         for batch in batches:
+            idle, self.idle_before_start = self.idle_before_start, None  # the first batch's, sampled earlier
             job = _job(config, data, batch, check.entry.name, check.model_args,
-                       getattr(sandbox, "yielding_cpu_s", None))
+                       getattr(sandbox, "yielding_cpu_s", None), idle)
             load_scoring_meanwhile()  # after _job: its idle-CPU sample must not see these imports
             try:
                 outcome = sandbox.run(_request(config, data, self.source, job, trial_id), progress)
@@ -272,13 +294,19 @@ def _profile_sha(runtime: str | None) -> str:
 def _request(config: EvalConfig, data: PreparedDataset, source: str, job: JobSpec,
              trial_id: str | None = None) -> SandboxRequest:
     return SandboxRequest(job=job, model_source=source, data_dir=data.public_dir,
-                          limits=config.limits, trial_id=trial_id or f"eval-{uuid.uuid4().hex[:12]}")
+                          limits=config.limits, trial_id=trial_id or _trial_id())
+
+
+def _trial_id() -> str:
+    """An eval's trial id (a run's trials are named by the study): the label its container carries."""
+    return f"eval-{uuid.uuid4().hex[:12]}"
 
 
 def _job(config: EvalConfig, data: PreparedDataset, seeds: list[int], entry: str = "Model",
-         model_args: dict | None = None, yielding=None) -> JobSpec:
+         model_args: dict | None = None, yielding=None, idle: float | None = None) -> JobSpec:
+    """``idle``: the CPUs free, sampled already; else sampled now."""
     limit = thread_count(config.limits)
-    threads = training_threads(limit, idle_cpus(yielding=yielding))
+    threads = training_threads(limit, idle if idle is not None else idle_cpus(yielding=yielding))
     t = config.training
     return JobSpec(
         seeds=seeds, epochs=config.epochs, batch_size=config.batch_size, optimizer=config.optimizer,

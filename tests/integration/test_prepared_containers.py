@@ -81,3 +81,52 @@ def test_a_spare_left_by_a_killed_host_is_reaped_by_its_run_prefix(docker_client
     assert [c.labels[TRIAL_LABEL] for c in left] == [f"{run}/t0001{SPARE_SUFFIX}"]
     assert DockerSandbox(docker_client).reap(f"{run}/") == 1  # what `resume` does first
     assert _ours(docker_client, run) == []
+
+
+def test_an_eval_runs_in_the_container_it_started_before_its_job(docker_client, sandbox_image, agent_home,
+                                                                 tmp_path, monkeypatch):
+    """`eval` starts its container once the model passed preflight and hands it the job by rename:
+    one container, labelled with the eval's trial id, at the engine's default weight, then gone."""
+    from agent.sandbox import _spare
+    from agent.trial import evaluate
+
+    model = tmp_path / "mlp.py"
+    model.write_text(MLP)
+    taken, boxes = [], []
+    real_take = _spare.SpareSlot.take
+
+    def take(slot, request):
+        spare = real_take(slot, request)
+        taken.append((request.trial_id, spare and spare.container))
+        return spare
+
+    def factory():
+        boxes.append(DockerSandbox(docker_client))
+        return boxes[-1]
+
+    monkeypatch.setattr(_spare.SpareSlot, "take", take)
+    config = EvalConfig(dataset="digits", seeds=2, epochs=1, limits=LIMITS)
+    scored = evaluate(model, config, factory, agent_home / "cache" / "datasets")
+    assert scored.report.status is TrialStatus.OK, scored.report.message
+    assert len(boxes) == 1 and len(taken) == 1
+    trial_id, container = taken[0]
+    assert trial_id.startswith("eval-") and container is not None  # the early container ran the job
+    assert container.labels[TRIAL_LABEL] == trial_id
+    assert container.attrs["HostConfig"]["CpuShares"] in (0, 1024)  # nothing of ours runs beside it
+    assert _ours_exact(docker_client, trial_id) == []
+
+
+def test_an_early_container_never_handed_a_job_is_removed_on_close(docker_client, sandbox_image, agent_home):
+    data = prepare("digits", agent_home / "cache" / "datasets")
+    trial_id = f"eval-test-{uuid.uuid4().hex[:8]}"
+    box = DockerSandbox(docker_client)
+    box.start_early(data.public_dir, LIMITS, trial_id)
+    box._spares._join(30)
+    [early] = _ours_exact(docker_client, trial_id)
+    assert early.status == "running"  # its runner waits for a job that never comes
+    box.close()
+    assert _ours_exact(docker_client, trial_id) == []
+
+
+def _ours_exact(docker_client, label: str) -> list:
+    return docker_client.containers.list(all=True, filters={"label": f"{TRIAL_LABEL}={label}"})

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
-from agent.sandbox._load import IDLE_SLACK, idle_cpus, training_threads
+from agent.sandbox._load import IDLE_SLACK, IdleSample, idle_cpus, training_threads
 
 
 def test_threads_follow_the_idle_cpus_within_the_limit():
@@ -27,3 +28,23 @@ def test_a_spinning_process_shows_as_a_busy_cpu():
         spin.kill()
         spin.wait()
     assert busy is not None and 0.0 <= busy <= cpus - 0.5, busy
+
+
+def test_an_idle_sample_counts_this_processs_own_work_as_idle_and_another_process_as_busy():
+    """An eval samples while it imports (its own CPU: free once the trial trains), not while it sleeps."""
+    cpus = os.cpu_count() or 1
+    sample = IdleSample()
+    end = time.monotonic() + 0.5
+    while time.monotonic() < end:  # this process's own work during the window
+        pass
+    own = sample.idle()
+    assert own is not None and own >= cpus - 0.5, own
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        sample = IdleSample()
+        time.sleep(0.5)
+        other = sample.idle()
+    finally:
+        spin.kill()
+        spin.wait()
+    assert other is not None and other <= cpus - 0.5, other

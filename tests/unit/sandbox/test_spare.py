@@ -36,7 +36,7 @@ class Engine:
         self.calls: list[tuple[str, int | None]] = []
         self.gate, self.update_error = gate, update_error
 
-    def create(self, request, job_dir, label, cpu_shares=None):
+    def create(self, limits, data_dir, job_dir, label, cpu_shares=None):
         if self.gate is not None:
             self.gate.wait(5)
         self.calls.append((label, cpu_shares))
