@@ -101,7 +101,9 @@ class SpareSlot:
             spare, self._spare, self._cpu_id = self._spare, None, None
         if spare is None:
             return None
-        if spare.fits(request) and _running(spare.container) and (spare.cpu_shares is None or _full_weight(spare.container)):
+        # A spare lowered beside a running trial gets the default weight back; one started early has it.
+        if spare.fits(request) and _running(spare.container) and (
+                spare.cpu_shares is None or _full_weight(spare.container)):
             return spare
         self._drop(spare)
         return None
