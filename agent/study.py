@@ -182,14 +182,17 @@ class Study:
 
     def _step(self, run_id: str, trials: list[TrialRecord], t0: float) -> None:
         pending = [t for t in trials if t.state == "pending"]
+        nxt = None  # the next step's training subset, when the planner can tell (None: the full data)
         if pending:
             trial = self.registry.restart_trial(pending[0].id)
             proposal = Proposal.model_validate(trial.rung)
         else:
-            proposal = self.planner.propose(self._context(trials, t0))
+            ctx = self._context(trials, t0)
+            proposal = self.planner.propose(ctx)
             if proposal is None:
                 raise _Exhausted()
-            trial = None
+            hint = getattr(self.planner, "next_subset", None)  # optional: a planner that cannot tell keeps this data
+            trial, nxt = None, hint(ctx, proposal) if hint else proposal.spec.subset_size
         try:
             source = source_for(proposal.spec, self.shape)
         except AssemblyError as exc:
@@ -202,7 +205,7 @@ class Study:
         self._observe(run_id)
         self.progress(self._describe(trial.number, proposal, trials, t0, config.limits.timeout_s))
         try:
-            report = self._evaluate(trial, proposal, source, problem, config)
+            report = self._evaluate(trial, proposal, source, problem, config, self._data_dir(nxt))
         except TrialInterrupted as exc:
             if any(s.status is TrialStatus.OK for s in exc.report.seeds):  # keep what finished; plan the rest
                 self.registry.finish_trial(trial.id, exc.report)
@@ -211,7 +214,7 @@ class Study:
         self._observe(run_id)
 
     def _evaluate(self, trial: TrialRecord, proposal: Proposal, source: str, problem: str | None,
-                  config: EvalConfig) -> EvalReport:
+                  config: EvalConfig, next_data_dir: Path | None = None) -> EvalReport:
         data = self._data_for(proposal)
         label = f"trial-{trial.number}.py"
         if problem is not None:  # the spec cannot be rendered for this data: a failed trial, not a crash
@@ -220,7 +223,7 @@ class Study:
         watch = TrialWatch(self.registry, trial.id, trial.number, config.limits.timeout_s, self.progress)
         return run_trial(source, label, config, self._shared_sandbox, data, batches=[list(proposal.seeds)],
                          trial_id=f"{trial.run_id}/trial-{trial.number}", bound_alpha=ALPHA / len(self.checkpoints),
-                         progress=watch)
+                         progress=watch, next_data_dir=next_data_dir)
 
     def _record_llm(self, run_id: str, e: LLMExchange) -> None:
         """The planner's exchanges (and fallbacks) go to the registry, which redacts them first."""
@@ -236,6 +239,11 @@ class Study:
     def _data_for(self, proposal: Proposal) -> PreparedDataset:
         subset = proposal.spec.subset_size
         return self.data if subset is None else prepare(self.config.goal.dataset, self.cache_root, subset_size=subset)
+
+    def _data_dir(self, subset: int | None) -> Path | None:
+        """The next step's data, for the container prepared beside this trial: the full data (prepared
+        when the study began); for a subset None, i.e. this trial's (a guess never prepares data)."""
+        return self.data.public_dir if subset is None else None
 
     def _eval_config(self, proposal: Proposal, t0: float) -> EvalConfig:
         t = proposal.spec.training

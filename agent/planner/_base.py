@@ -85,6 +85,12 @@ class BasePlanner(abc.ABC):
     def propose(self, context: PlanContext) -> Proposal | None:
         """The next step."""
 
+    def next_subset(self, context: PlanContext, proposal: Proposal) -> int | None:
+        """The training subset the step after ``proposal`` will most likely use (None: the full
+        data), were ``proposal`` to end ok: a hint for preparing that step's container while this
+        one runs, never a commitment. Default: the proposal's own."""
+        return proposal.spec.subset_size
+
     def observe(self, summary: TrialSummary) -> None:  # noqa: B027 - optional hook
         """Learn from a finished trial (called in order, also when replaying on resume)."""
 

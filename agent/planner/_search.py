@@ -70,6 +70,16 @@ class SearchPlanner(BasePlanner):
     def propose(self, ctx: PlanContext) -> Proposal | None:
         return self.follow_up(ctx) or self._explore(ctx, self.ledger(ctx))
 
+    def next_subset(self, ctx: PlanContext, proposal: Proposal) -> int | None:
+        """After the exploration that completes a halving round, a promotion (the full data); after
+        any other exploration, another one on the same subset; after a full-fidelity step, another."""
+        if proposal.action != "explore":
+            return None
+        cands = self.ledger(ctx).candidates.values()
+        explored = sum(1 for c in cands if c.spec is not None and c.low is not None) + 1  # this one, if ok
+        promoted = sum(1 for c in cands if c.promoted)
+        return None if explored >= ETA * (promoted + 1) else proposal.spec.subset_size
+
     def follow_up(self, ctx: PlanContext) -> Proposal | None:
         """The steps the statistics and the halving schedule drive (confirm, add seeds, promote), or
         None when it is time for a new candidate. The LLM planner defers to these too."""

@@ -40,6 +40,9 @@ class SandboxRequest(BaseModel):
     data_dir: Path
     limits: SandboxLimits
     trial_id: str = "trial"
+    # The data the next trial will most likely read (None: this trial's): a sandbox that prepares the
+    # next trial's container beside this one mounts it. A hint; a wrong guess costs only that container.
+    next_data_dir: Path | None = None
 
 
 class BaseSandbox(abc.ABC):
@@ -71,6 +74,12 @@ class BaseSandbox(abc.ABC):
         """Start the container of the trial about to run before its job is known, so its start
         overlaps the host's checks; the next ``run`` with these data, limits and ``trial_id`` uses
         it, and ``close`` removes it unused. Default: nothing (``run`` starts its own)."""
+        return None
+
+    def free_cpus(self) -> float | None:
+        """CPUs idle since the last ``run`` ended, when that was recent (this process's own work and
+        the yielding helpers count as idle), so the next job need not sleep through a sample of
+        its own; None when there is no such sample. Default: None."""
         return None
 
     def yielding_cpu_s(self) -> float:

@@ -38,7 +38,9 @@ from . import _controls as c
 from . import _files
 from ._base import BaseSandbox, ProgressFn, SandboxInterrupted, SandboxRequest
 from ._collect import OutputTooLarge, StreamCut, read_capped, regular_files, stdout_frames
+from ._cue import CueWatch
 from ._image import ImageInfo, resolve
+from ._load import SINCE_LAST_MAX_S, IdleSample
 from ._progress import StdoutTail
 from ._spare import SpareSlot, new_job_dir, write_job
 from ._status import Observation, decide
@@ -85,6 +87,7 @@ class DockerSandbox(BaseSandbox):
         loop turns it on, a single eval has no next trial."""
         self.client = client or connect()
         self.prepare_next = prepare_next
+        self._since_last: IdleSample | None = None
         self._spares = SpareSlot(self._create_labelled, lambda container: container.start(), _remove)
         self.image: ImageInfo = resolve(self.client, variant)
         try:
@@ -128,6 +131,7 @@ class DockerSandbox(BaseSandbox):
             not_removed, cut = _remove_surely(container) if container is not None else (None, None)
             shutil.rmtree(job_dir, ignore_errors=True)
         outcome, interrupt = _noted(outcome, not_removed), interrupt or cut
+        self._since_last = IdleSample(yielding=self.yielding_cpu_s)  # scoring, recording, planning: until the next job
         if interrupt is not None:
             self._spares.discard()
             raise SandboxInterrupted(_as_interrupted(outcome)) from interrupt
@@ -139,6 +143,10 @@ class DockerSandbox(BaseSandbox):
         the job. Same create arguments, controls and mounts as ``run``'s; labelled with ``trial_id``."""
         self._check_runtime(limits.runtime)
         self._spares.prepare_for(data_dir, limits, trial_id)
+
+    def free_cpus(self) -> float | None:
+        since, self._since_last = self._since_last, None
+        return since.idle(max_s=SINCE_LAST_MAX_S) if since is not None else None
 
     def yielding_cpu_s(self) -> float:
         return self._spares.cpu_s()
@@ -234,7 +242,7 @@ class DockerSandbox(BaseSandbox):
         None when the container vanished. One read of the stdout tail per look serves both the
         done cue and the progress shown to the user.
         """
-        polled, latest = _Polled(), None
+        polled, latest, cue = _Polled(), None, CueWatch(self.client.api, container.id)
         while True:
             elapsed = time.monotonic() - t0
             state = _state(container)
@@ -256,7 +264,7 @@ class DockerSandbox(BaseSandbox):
                 _signal_exit(container)
                 polled.signalled = True
                 return polled
-            time.sleep(max(0.0, min(poll_interval(elapsed), kill_at - time.monotonic())))
+            cue.wait(min(poll_interval(elapsed), kill_at - time.monotonic()))  # or until the done line
 
     def _interrupted(self, container, wall_s: float) -> SandboxOutcome:
         """The outcome of a run the host was interrupted in: what /out held, copied within a bound."""

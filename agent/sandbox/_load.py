@@ -14,6 +14,7 @@ from collections.abc import Callable
 __all__ = ["IdleSample", "idle_cpus", "training_threads"]
 
 SAMPLE_S = 0.1  # two reads of /proc/stat this far apart: 20 clock ticks on 2 cores, enough to tell 1 idle from 2
+SINCE_LAST_MAX_S = 2.0  # a sample begun when the last container ended is used only this long after: then it is stale
 IDLE_SLACK = 0.3  # a core at least 70% idle is worth a thread; one busier stalls every barrier
 
 
@@ -51,27 +52,35 @@ def idle_cpus(sample_s: float = SAMPLE_S, cpus: int | None = None,
 
 
 class IdleSample:
-    """Idle CPUs over a window in which this process does work of its own (imports, the data cache,
-    connecting to the engine) rather than sleeping: its own CPU time counts as idle, since it waits
-    while the trial trains. An eval takes it before it starts its container, whose start (the
-    engine's work as much as the container's) would otherwise read as a busy machine."""
+    """Idle CPUs over a window in which this process does work of its own (imports, scoring,
+    recording, planning) rather than sleeping: its own CPU time counts as idle, since it waits
+    while the trial trains, as does what ``yielding()`` reports (a prepared container at the lowest
+    weight). An eval takes it before it starts its container, whose start (the engine's work as
+    much as the container's) would otherwise read as a busy machine; the loop, from the moment
+    one trial's container is gone to the next one's job."""
 
-    def __init__(self, cpus: int | None = None) -> None:
+    def __init__(self, cpus: int | None = None, yielding: Callable[[], float] | None = None) -> None:
         import os
 
-        self._n = cpus or os.cpu_count() or 1
+        self._n, self._yielding = cpus or os.cpu_count() or 1, yielding
         self._first, self._own, self._t = _cpu_times(), time.process_time(), time.monotonic()
+        self._given = yielding() if yielding else 0.0
 
-    def idle(self, min_s: float = SAMPLE_S) -> float | None:
+    def idle(self, min_s: float = SAMPLE_S, max_s: float | None = None) -> float | None:
         """CPUs idle since the sample began, waiting out what is left of ``min_s`` first; None when
-        it cannot be measured."""
-        time.sleep(max(0.0, min_s - (time.monotonic() - self._t)))
+        it cannot be measured, or when it began more than ``max_s`` ago (an average that old says
+        little of now)."""
+        elapsed = time.monotonic() - self._t
+        if max_s is not None and elapsed > max_s:
+            return None
+        time.sleep(max(0.0, min_s - elapsed))
         second, own = _cpu_times(), time.process_time() - self._own
+        given = (self._yielding() - self._given) if self._yielding else 0.0
         first = self._first
         if first is None or second is None or second[1] <= first[1]:
             return None
         share = (second[0] - first[0]) / (second[1] - first[1])
-        return min(self._n, share * self._n + own / max(time.monotonic() - self._t, 1e-3))
+        return min(self._n, share * self._n + max(0.0, own + given) / max(time.monotonic() - self._t, 1e-3))
 
 
 def training_threads(limit: int, idle: float | None) -> int:

@@ -80,8 +80,10 @@ class SpareSlot:
         self._cpu_id: str | None = None  # the container whose CPU time cpu_s() reads, from its creation
 
     def prepare(self, request: SandboxRequest) -> None:
-        """Start preparing a spare like ``request``'s container (in the background), for the next trial."""
-        self.prepare_for(Path(request.data_dir), request.limits, request.trial_id + SPARE_SUFFIX, SPARE_CPU_SHARES)
+        """Start preparing a spare like ``request``'s container (in the background), for the next trial,
+        with the data that trial will most likely read (``request.next_data_dir``, else this one's)."""
+        data_dir = Path(request.next_data_dir or request.data_dir)
+        self.prepare_for(data_dir, request.limits, request.trial_id + SPARE_SUFFIX, SPARE_CPU_SHARES)
 
     def prepare_for(self, data_dir: Path, limits: SandboxLimits, label: str, cpu_shares: int | None = None) -> None:
         """Start preparing a container for ``data_dir`` and ``limits``, labelled ``label``, at

@@ -102,16 +102,19 @@ def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: 
 
 def run_trial(source: str, label: str, config: EvalConfig, sandbox_factory, data: PreparedDataset,
               batches: list[list[int]] | None = None, progress: ProgressFn | None = None,
-              trial_id: str | None = None, bound_alpha: float | None = None) -> EvalReport:
+              trial_id: str | None = None, bound_alpha: float | None = None,
+              next_data_dir: Path | None = None) -> EvalReport:
     """Preflight, then one container per seed batch, scoring each; stops early once a goal is decided.
 
     ``sandbox_factory`` is called once (a study passes one that returns its shared sandbox).
     ``batches`` overrides ``config.seeds`` (a study chooses exact seeds per trial).
     ``bound_alpha``: each seed also records its test-set bounds of ``config.metric`` at this level
     (a study passes its plan's alpha per checkpoint; accuracy-type metrics need none).
+    ``next_data_dir``: the data the study's next trial will most likely read, for the container the
+    sandbox prepares beside this trial.
     """
     trial = _Trial(label, source, config, data)
-    trial.run(sandbox_factory, batches or seed_batches(config.seeds), progress, trial_id, bound_alpha)
+    trial.run(sandbox_factory, batches or seed_batches(config.seeds), progress, trial_id, bound_alpha, next_data_dir)
     return trial.report()
 
 
@@ -146,8 +149,9 @@ class _Trial:
     idle_before_start: float | None = None  # CPUs idle before the container started early (evaluate)
 
     def run(self, sandbox_factory, batches: list[list[int]], progress: ProgressFn | None,
-            trial_id: str | None, bound_alpha: float | None = None) -> None:
-        """``bound_alpha``: record each seed's test-set bounds at this level (the plan's alpha per look)."""
+            trial_id: str | None, bound_alpha: float | None = None, next_data_dir: Path | None = None) -> None:
+        """``bound_alpha``: record each seed's test-set bounds at this level (the plan's alpha per look).
+        ``next_data_dir``: what the next trial will most likely read (``SandboxRequest.next_data_dir``)."""
         config, data = self.config, self.data
         check = preflight(self.source, Path(self.label).name, config.entry, config.model_args,
                           dataset_args(data.n_classes, data.input_shape))
@@ -164,11 +168,13 @@ class _Trial:
                                              "seccomp_sha256": _profile_sha(config.limits.runtime)}
         for batch in batches:
             idle, self.idle_before_start = self.idle_before_start, None  # the first batch's, sampled earlier
+            free = getattr(sandbox, "free_cpus", None)  # sampled since its last container ended
+            idle = idle if idle is not None or free is None else free()
             job = _job(config, data, batch, check.entry.name, check.model_args,
                        getattr(sandbox, "yielding_cpu_s", None), idle)
             load_scoring_meanwhile()  # after _job: its idle-CPU sample must not see these imports
             try:
-                outcome = sandbox.run(_request(config, data, self.source, job, trial_id), progress)
+                outcome = sandbox.run(_request(config, data, self.source, job, trial_id, next_data_dir), progress)
             except KeyboardInterrupt as exc:  # the sandbox's SandboxInterrupted carries what it collected
                 self.ended_early(getattr(exc, "outcome", None), batch, bound_alpha)
                 raise TrialInterrupted(self.report()) from exc
@@ -292,9 +298,9 @@ def _profile_sha(runtime: str | None) -> str:
 
 
 def _request(config: EvalConfig, data: PreparedDataset, source: str, job: JobSpec,
-             trial_id: str | None = None) -> SandboxRequest:
-    return SandboxRequest(job=job, model_source=source, data_dir=data.public_dir,
-                          limits=config.limits, trial_id=trial_id or _trial_id())
+             trial_id: str | None = None, next_data_dir: Path | None = None) -> SandboxRequest:
+    return SandboxRequest(job=job, model_source=source, data_dir=data.public_dir, limits=config.limits,
+                          trial_id=trial_id or _trial_id(), next_data_dir=next_data_dir)
 
 
 def _trial_id() -> str:
