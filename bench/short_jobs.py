@@ -11,10 +11,10 @@ Three figures, each from runs that alternate between its arms (medians):
    plain side's job is built by ``agent.trial._run._job``/``_request`` from the ``EvalConfig`` the
    CLI builds, on the data the eval reads (prepared into H's cache once, before any timing).
    Target: the eval within 1.15x of the plain process. The eval's own ``--json`` report splits its
-   wall: the sandbox's wall (``sandbox.wall_s``: from ``container.start()`` returning to the
-   container's exit) and the rest, "host only" (interpreter, imports, preflight, data cache, the
-   thread-count sample, job write, container create and start, removal, scoring, the report,
-   interpreter exit); and its ``timing``: just before ``container.start()`` -> first step.
+   wall: the sandbox's wall (``sandbox.wall_s``: the container is started early, so from the job's
+   hand-over to the container's exit) and the rest, "host only" (interpreter, imports, preflight,
+   data cache, container create and start where the job building did not hide them, collection,
+   removal, scoring, the report, interpreter exit); and its ``timing``: job hand-over -> first step.
 3. ``research-agent run`` of the default goal (the Makefile's GOAL, offline search planner) in a
    fresh home each repeat: the run's wall (its JSON result and the whole process), its status
    (only ``achieved`` runs count), its trials, and each trial's container start -> first training
@@ -285,7 +285,7 @@ def print_help(h: dict, repeats: int) -> None:
 EVAL_ROWS = [
     ("wall_s", "wall, whole process"),
     ("first_step_s", "start -> first training step (*)"),
-    ("sandbox_wall_s", "  sandbox wall (report: started .. exited)"),
+    ("sandbox_wall_s", "  sandbox wall (report: job .. exited)"),
     ("host_only_s", "  host only (wall - sandbox wall)"),
 ]
 
@@ -299,7 +299,7 @@ def print_eval(e: dict, repeats: int) -> None:
         p, v = e["plain"].get(key), e["eval"].get(key)
         diff = "" if p is None or v is None else f"{v - p:+12.2f}"
         print(f"   {label:44s}{_s(p):>8s}{_s(v):>8s}{diff}")
-    print("   (*) plain: process launch -> first step; eval: just before container.start() -> first step")
+    print("   (*) plain: process launch -> first step; eval: job handed to its early-started container -> first step")
     for side in ("plain", "eval"):
         runs = e["runs"][side]
         print(f"   {side} runs: wall {', '.join(_s(x['wall_s']) for x in runs)} s; threads "

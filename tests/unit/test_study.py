@@ -206,3 +206,31 @@ def test_an_interrupted_trial_keeps_its_finished_seeds(tmp_path, monkeypatch, ok
         else:  # nothing finished: left running, and resume re-runs it whole
             assert trial.state == "running" and trial.status is None and trial.seeds == ()
             assert [t.id for t in registry.recover(run.id)] == [trial.id]
+
+
+class Hinting(Scripted):
+    """Scripted, and says the step after its n-th proposal trains on ``subsets[n]`` (None: all)."""
+
+    def __init__(self, subsets, *proposals):
+        super().__init__(*proposals)
+        self.subsets = list(subsets)
+
+    def next_subset(self, context, proposal):
+        return self.subsets.pop(0)
+
+
+def test_the_next_trials_data_goes_with_each_trial_for_its_prepared_container(tmp_path, monkeypatch):
+    """The full data when the planner says the next step is a full-data one; else this trial's."""
+    seen: list = []
+
+    def run_trial(source, label, config, sandbox_factory, data, batches=None, progress=None, **kw):
+        seen.append(kw.get("next_data_dir"))
+        return _ok(label, source, config, data, batches[0])
+
+    monkeypatch.setattr(agent.study, "run_trial", run_trial)
+    config = StudyConfig(goal=Goal(text="digits", dataset="digits", target=0.9), budget_minutes=60)
+    planner = Hinting([500, None], _proposal("a", 10), _proposal("b", 10))
+    with SQLiteRegistry(tmp_path / "home" / "registry.sqlite") as registry:
+        study = Study(config, registry, NoSandbox, tmp_path / "cache", planner=planner)
+        study.start()
+    assert seen == [None, study.data.public_dir]

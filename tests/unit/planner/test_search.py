@@ -374,3 +374,21 @@ def test_unmeasured_costs_leave_the_best_low_score_first():
     outcome = by_family(low={"mlp": 0.90, "cnn": 0.96, "resnet": 0.99}, full={"mlp": 0.92, "cnn": 0.98, "resnet": 0.99})
     proposals = drive(SearchPlanner(seed=0), outcome, 4)  # no cost: nothing to compare
     assert proposals[3].action == "promote" and proposals[3].spec.model.family == "resnet"
+
+
+def test_the_next_steps_data_is_the_subset_until_an_exploration_completes_a_halving_round():
+    """The hint the loop prepares the next trial's container with: the full data after the
+    exploration that makes a promotion due, the same subset after any other exploration."""
+    planner, history = SearchPlanner(seed=0), []
+    outcome = fixed(0.97)
+    hints = []
+    for number in range(1, ETA + 3):
+        ctx = PlanContext(goal=GOAL, shape=SHAPE, n_train=1212, history=history)
+        prop = planner.propose(ctx)
+        hints.append((prop.action, prop.spec.subset_size, planner.next_subset(ctx, prop)))
+        status, values = outcome(prop)
+        history.append(TrialSummary(number=number, proposal=prop, status=status, values=values))
+    subset = hints[0][1]
+    assert subset is not None
+    assert hints[:ETA] == [("explore", subset, subset)] * (ETA - 1) + [("explore", subset, None)]
+    assert hints[ETA] == ("promote", None, None) and hints[ETA + 1] == ("confirm", None, None)
