@@ -28,8 +28,6 @@ from pathlib import Path
 
 import docker
 import docker.errors
-import requests.exceptions
-import urllib3.exceptions
 
 from ..errors import SandboxError
 from ..protocol import DONE_MARKER, RunnerProgress
@@ -37,21 +35,29 @@ from ..records import SandboxLimits, SandboxOutcome, TrialStatus
 from . import _controls as c
 from . import _files
 from ._base import BaseSandbox, ProgressFn, SandboxInterrupted, SandboxRequest
-from ._collect import OutputTooLarge, StreamCut, read_capped, regular_files, stdout_frames
+from ._collect import OutputTooLarge, StreamCut, regular_files
+from ._container import (
+    API_ERRORS,
+    container_state,
+    exec_stdout,
+    explain,
+    kill,
+    remove,
+    remove_surely,
+    signal_exit,
+    stderr_tail,
+    stdout_tail,
+    wait_exit,
+)
 from ._cue import CueWatch
 from ._image import ImageInfo, resolve
 from ._load import SINCE_LAST_MAX_S, IdleSample
-from ._progress import StdoutTail
 from ._spare import SpareSlot, new_job_dir, write_job
 from ._status import Observation, decide
 
-EXIT_WAIT_S = 10.0  # how long the runner gets to exit after we collected its output
 DEADLINE_COLLECT_S = 5.0  # at our deadline, copy /out this long at most before the kill: a stuck runner's seeds survive
 INTERRUPT_COLLECT_S = 5.0  # interrupted (Ctrl-C, SIGTERM), copy /out this long at most, then remove the container
-REMOVE_TRIES = 3  # a second Ctrl-C cuts one removal short, not the removal: no container is left behind
 TRIAL_LABEL = "org.research-agent.trial"
-# What an engine call can raise besides docker's own errors (timeouts, a dropped connection).
-_API_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
 
 _log = logging.getLogger(__name__)
 
@@ -88,7 +94,7 @@ class DockerSandbox(BaseSandbox):
         self.client = client or connect()
         self.prepare_next = prepare_next
         self._since_last: IdleSample | None = None
-        self._spares = SpareSlot(self._create_labelled, lambda container: container.start(), _remove)
+        self._spares = SpareSlot(self._create_labelled, lambda container: container.start(), remove)
         self.image: ImageInfo = resolve(self.client, variant)
         try:
             info = self.client.info()
@@ -118,7 +124,7 @@ class DockerSandbox(BaseSandbox):
                 try:
                     container = self._create(request, job_dir)
                 except docker.errors.DockerException as exc:
-                    return self._infra(f"could not create the container: {_explain(exc)}")
+                    return self._infra(f"could not create the container: {explain(exc)}")
             outcome = self._supervise(container, request, progress, job_dir if spare else None)
         except KeyboardInterrupt as exc:
             # Finished seeds are complete on their own (their .done is written last): copy /out
@@ -128,7 +134,7 @@ class DockerSandbox(BaseSandbox):
         finally:
             # Neither step raises: an exception here would replace the scored outcome (or the
             # error that ended the run) and skip the other step.
-            not_removed, cut = _remove_surely(container) if container is not None else (None, None)
+            not_removed, cut = remove_surely(container) if container is not None else (None, None)
             shutil.rmtree(job_dir, ignore_errors=True)
         outcome, interrupt = _noted(outcome, not_removed), interrupt or cut
         self._since_last = IdleSample(yielding=self.yielding_cpu_s)  # scoring, recording, planning: until the next job
@@ -162,7 +168,7 @@ class DockerSandbox(BaseSandbox):
         except docker.errors.DockerException as exc:
             raise SandboxError(f"cannot list containers: {exc}") from exc
         stale = [c for c in found if (c.labels or {}).get(TRIAL_LABEL, "").startswith(trial_prefix)]
-        problems = [problem for problem in map(_remove, stale) if problem]
+        problems = [problem for problem in map(remove, stale) if problem]
         if problems:
             raise SandboxError(f"{problems[0]} ({len(problems)} of {len(stale)} not removed); "
                                "remove them with `docker rm -f`, then resume again")
@@ -203,7 +209,7 @@ class DockerSandbox(BaseSandbox):
             else:
                 write_job(prepared_job_dir, request)
         except docker.errors.DockerException as exc:
-            return self._infra(f"could not start the container: {_explain(exc)}", container)
+            return self._infra(f"could not start the container: {explain(exc)}", container)
         t0 = time.monotonic()
         if self.prepare_next:
             self._spares.prepare(request)
@@ -211,11 +217,11 @@ class DockerSandbox(BaseSandbox):
         if polled is None:
             return self._infra("lost the container while it ran", container)
         # A kill at the deadline that failed (it had just exited, or the API hiccupped) is not
-        # ours; if it is still running, _wait_exit kills it, and then the kill is ours.
-        state, killed_on_exit = _wait_exit(container)
+        # ours; if it is still running, wait_exit kills it, and then the kill is ours.
+        state, killed_on_exit = wait_exit(container)
         if "ExitCode" not in state or state.get("Status") in ("created", "running"):
             return self._infra("could not learn how the container ended (the engine did not say)", container)
-        stderr = _stderr_tail(container)
+        stderr = stderr_tail(container)
         obs = Observation(
             exit_code=state.get("ExitCode"),
             oom_killed=bool(state.get("OOMKilled")),
@@ -245,7 +251,7 @@ class DockerSandbox(BaseSandbox):
         polled, latest, cue = _Polled(), None, CueWatch(self.client.api, container.id)
         while True:
             elapsed = time.monotonic() - t0
-            state = _state(container)
+            state = container_state(container)
             if state is None:
                 return None
             if state.get("Status") not in ("created", "running"):
@@ -253,15 +259,15 @@ class DockerSandbox(BaseSandbox):
             if time.monotonic() >= kill_at:
                 progress("collecting", elapsed, latest)  # a stuck runner's finished seeds survive
                 polled.files, polled.too_large = self._collect_within(container, DEADLINE_COLLECT_S)
-                polled.we_killed = _kill(container)
+                polled.we_killed = kill(container)
                 return polled
-            tail = _stdout_tail(container)
+            tail = stdout_tail(container)
             latest = tail.progress or latest
             progress("running", elapsed, latest)
             if tail.done:
                 progress("collecting", elapsed, latest)
                 polled.files, polled.too_large = self._collect_capped(container)
-                _signal_exit(container)
+                signal_exit(container)
                 polled.signalled = True
                 return polled
             cue.wait(min(poll_interval(elapsed), kill_at - time.monotonic()))  # or until the done line
@@ -297,10 +303,10 @@ class DockerSandbox(BaseSandbox):
         try:
             exec_id = api.exec_create(container.id, ["tar", "-C", "/out", "-cf", "-", "."],
                                       stdout=True, stderr=False, user=c.SANDBOX_USER)["Id"]
-            data = _exec_stdout(api, exec_id, c.MAX_OUTPUT_BYTES)
+            data = exec_stdout(api, exec_id, c.MAX_OUTPUT_BYTES)
             if api.exec_inspect(exec_id).get("ExitCode") != 0:
                 return {}
-        except (*_API_ERRORS, StreamCut):
+        except (*API_ERRORS, StreamCut):
             return {}
         files, _rejected = regular_files(data, ".", c.MAX_OUTPUT_BYTES)
         return files
@@ -320,116 +326,12 @@ def poll_interval(elapsed_s: float) -> float:
     return min(c.POLL_MAX_INTERVAL_S, max(c.POLL_INTERVAL_S, elapsed_s * c.POLL_DELAY_FRACTION))
 
 
-def _exec_stdout(api, exec_id: str, cap: int) -> bytes:
-    """An exec's stdout, at most ``cap`` bytes (else :class:`OutputTooLarge`), read as an HTTP body.
-
-    docker-py's ``exec_start`` returns a CancellableStream or the hijacked socket, and neither can
-    be closed through its public API without leaking the socket (a ResourceWarning; docker-py
-    issues #1755, #3268). Sent without the ``Upgrade`` header, the same start request is answered
-    with a 200 whose body is the multiplexed stream until the exec ends, so ``requests`` (an
-    APIClient is a ``requests.Session``) reads it, byte-capped, and closes it with its own API.
-    """
-    url = f"{api.base_url}/v{api.api_version}/exec/{exec_id}/start"
-    with api.post(url, json={"Detach": False, "Tty": False}, stream=True, timeout=api.timeout) as response:
-        response.raise_for_status()
-        return read_capped(stdout_frames(response.raw.read), cap)
-
-
 def _noted(outcome: SandboxOutcome, not_removed: str | None) -> SandboxOutcome:
     """The outcome, with a container we could not remove noted on it (never in its place)."""
     if not not_removed:
         return outcome
     _log.warning("%s", not_removed)
     return outcome.model_copy(update={"message": f"{outcome.message}; {not_removed}"})
-
-
-def _explain(exc: Exception) -> str:
-    """Docker's own words (``explanation``) rather than the HTTP wrapper around them."""
-    text = getattr(exc, "explanation", None) or str(exc)
-    return " ".join(str(text).split())[:400]
-
-
-def _state(container) -> dict | None:
-    try:
-        container.reload()
-        return container.attrs.get("State", {})
-    except docker.errors.NotFound:
-        return None
-    except (docker.errors.DockerException, requests.exceptions.RequestException):
-        return {"Status": "running"}  # a transient API hiccup; the deadline still applies
-
-
-def _stdout_tail(container) -> StdoutTail:
-    """The runner's last stdout lines: its done cue and progress (cues only, never a status)."""
-    try:
-        tail = container.logs(stdout=True, stderr=False, tail=20)
-    except (docker.errors.DockerException, requests.exceptions.RequestException):
-        tail = b""
-    return StdoutTail(tail)
-
-
-def _kill(container) -> bool:
-    """SIGKILL it. True only when the engine did; False when it had exited already or the call failed."""
-    try:
-        container.kill()
-    except _API_ERRORS:
-        return False
-    return True
-
-
-def _signal_exit(container) -> None:
-    """Tell the runner its output is safe; it exits 0 on SIGUSR1 (docker-init forwards it)."""
-    try:
-        container.kill(signal="SIGUSR1")
-    except _API_ERRORS:
-        pass  # it exited already; or it did not hear us, and _wait_exit kills it
-
-
-def _wait_exit(container) -> tuple[dict, bool]:
-    """The final state, and whether we had to kill it because it would not exit."""
-    try:
-        container.wait(timeout=EXIT_WAIT_S)
-    except _API_ERRORS:
-        # It ignored the exit signal after its output was collected, or our kill at the deadline failed.
-        killed = _kill(container)
-        try:
-            container.wait(timeout=EXIT_WAIT_S)
-        except _API_ERRORS:
-            return {}, killed
-        return _state(container) or {}, killed
-    return _state(container) or {}, False
-
-
-def _stderr_tail(container) -> str:
-    try:
-        raw = container.logs(stdout=False, stderr=True, tail=200)
-    except docker.errors.DockerException:
-        return ""
-    return raw.decode("utf-8", "replace")[-c.MAX_STDERR_TAIL :]
-
-
-def _remove(container) -> str | None:
-    """Remove it (and its anonymous volumes). A failure is returned as one line, never raised."""
-    try:
-        container.remove(force=True, v=True)
-    except docker.errors.NotFound:
-        return None  # already gone
-    except _API_ERRORS as exc:
-        return f"could not remove container {container.id[:12]}: {_explain(exc)}"
-    return None
-
-
-
-def _remove_surely(container) -> tuple[str | None, KeyboardInterrupt | None]:
-    """:func:`_remove`, tried again when a KeyboardInterrupt cuts it short; that interrupt is
-    returned (the caller raises it once the container is gone), never lost."""
-    cut = None
-    for _ in range(REMOVE_TRIES):
-        try:
-            return _remove(container), cut
-        except KeyboardInterrupt as exc:
-            cut = exc
-    return f"could not remove container {container.id[:12]}: interrupted", cut
 
 
 def _as_interrupted(outcome: SandboxOutcome) -> SandboxOutcome:

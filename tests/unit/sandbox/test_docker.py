@@ -16,7 +16,7 @@ import requests.exceptions
 
 from agent.protocol import DONE_LINE, PROGRESS_LINE, JobSpec, RunnerProgress
 from agent.records import SandboxLimits, TrialStatus
-from agent.sandbox import SandboxInterrupted, _docker, _spare
+from agent.sandbox import SandboxInterrupted, _container, _docker, _spare
 from agent.sandbox import _controls as c
 from agent.sandbox._base import SandboxRequest
 from agent.sandbox._collect import OutputTooLarge
@@ -85,7 +85,7 @@ def sandbox(container, api=None) -> _docker.DockerSandbox:
     box.image = ImageInfo(id="sha256:" + "ab" * 32, tag="research-agent-sandbox:cpu", labels={})
     box.host_cpus, box.runtimes = 2, set()
     box.prepare_next = False
-    box._spares = _spare.SpareSlot(box._create_labelled, lambda container: container.start(), _docker._remove)
+    box._spares = _spare.SpareSlot(box._create_labelled, lambda container: container.start(), _container.remove)
     return box
 
 
@@ -139,9 +139,9 @@ def test_a_failed_removal_never_hides_the_error_that_ended_the_run(tmp_path, job
 
 
 def test_a_kill_that_failed_is_not_reported_as_done():
-    assert _docker._kill(FakeContainer(runs=True, kill_error=docker.errors.APIError("is not running"))) is False
+    assert _container.kill(FakeContainer(runs=True, kill_error=docker.errors.APIError("is not running"))) is False
     container = FakeContainer(runs=True)
-    assert _docker._kill(container) is True and container.kills == ["SIGKILL"]
+    assert _container.kill(container) is True and container.kills == ["SIGKILL"]
 
 
 def test_a_container_that_exited_on_its_own_at_the_deadline_is_not_our_timeout(tmp_path, job_dirs, monkeypatch):

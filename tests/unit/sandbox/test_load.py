@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from agent.sandbox._load import IDLE_SLACK, IdleSample, idle_cpus, training_threads
@@ -30,21 +31,26 @@ def test_a_spinning_process_shows_as_a_busy_cpu():
     assert busy is not None and 0.0 <= busy <= cpus - 0.5, busy
 
 
-def test_an_idle_sample_counts_this_processs_own_work_as_idle_and_another_process_as_busy():
-    """An eval samples while it imports (its own CPU: free once the trial trains), not while it sleeps."""
-    cpus = os.cpu_count() or 1
-    sample = IdleSample()
-    end = time.monotonic() + 0.5
-    while time.monotonic() < end:  # this process's own work during the window
-        pass
-    own = sample.idle()
-    assert own is not None and own >= cpus - 0.5, own
-    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+def test_an_idle_sample_counts_this_processs_own_work_as_idle():
+    """An eval samples while it imports (its own CPU: free once the trial trains), not while it
+    sleeps: over the same window, with a thread of this process spinning, it reads about one CPU
+    more idle than the plain sample, whatever else loads the machine."""
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin, daemon=True)
+    spinner.start()
     try:
-        sample = IdleSample()
-        time.sleep(0.5)
-        other = sample.idle()
+        sample, cpu0 = IdleSample(), time.process_time()
+        plain = idle_cpus(sample_s=0.6)
+        own = sample.idle()
+        spent = time.process_time() - cpu0
     finally:
-        spin.kill()
-        spin.wait()
-    assert other is not None and other <= cpus - 0.5, other
+        stop.set()
+        spinner.join()
+    assert plain is not None and own is not None
+    assert spent > 0.3  # the spinner did run (else there is nothing to tell)
+    assert own - plain >= 0.5 * spent / 0.6, (own, plain, spent)
