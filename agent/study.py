@@ -182,10 +182,10 @@ class Study:
 
     def _step(self, run_id: str, trials: list[TrialRecord], t0: float) -> None:
         pending = [t for t in trials if t.state == "pending"]
-        nxt = None  # the next step's training subset, when the planner can tell (None: the full data)
         if pending:
             trial = self.registry.restart_trial(pending[0].id)
             proposal = Proposal.model_validate(trial.rung)
+            nxt = proposal.spec.subset_size  # the next step's training subset (None: the full data): a guess
         else:
             ctx = self._context(trials, t0)
             proposal = self.planner.propose(ctx)

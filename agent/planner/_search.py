@@ -72,7 +72,8 @@ class SearchPlanner(BasePlanner):
 
     def next_subset(self, ctx: PlanContext, proposal: Proposal) -> int | None:
         """After the exploration that completes a halving round, a promotion (the full data); after
-        any other exploration, another one on the same subset; after a full-fidelity step, another."""
+        any other exploration, another one on the same subset; after a full-fidelity step, the full
+        data (a confirmation or more seeds; a guess that misses when an exploration follows)."""
         if proposal.action != "explore":
             return None
         cands = self.ledger(ctx).candidates.values()

@@ -72,8 +72,9 @@ class BaseSandbox(abc.ABC):
 
     def start_early(self, data_dir: Path, limits: SandboxLimits, trial_id: str) -> None:
         """Start the container of the trial about to run before its job is known, so its start
-        overlaps the host's checks; the next ``run`` with these data, limits and ``trial_id`` uses
-        it, and ``close`` removes it unused. Default: nothing (``run`` starts its own)."""
+        overlaps the host's work; it is labelled ``trial_id``, the next ``run`` with these data and
+        limits (the timeout aside) uses it, and ``close`` removes it unused. Default: nothing (``run``
+        starts its own)."""
         return None
 
     def free_cpus(self) -> float | None:

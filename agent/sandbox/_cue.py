@@ -5,8 +5,8 @@ it has run), so a trial of 8 s waited about 0.2 s on average between its runner'
 the copy of /out, once per trial. Here a thread follows the container's stdout (the supervisor's
 private stdout: progress lines and the done line, never the model's prints) and wakes the loop
 as soon as the done line appears. It only wakes: the loop still reads the cue from its own look,
-and the status is never taken from stdout. The stream ends when the container stops; any error
-ends the thread, and the loop's regular looks carry on alone.
+and the status is never taken from stdout. The stream ends when the container stops or is
+removed; any error ends the thread, and the loop's regular looks carry on alone.
 """
 
 from __future__ import annotations
@@ -46,11 +46,12 @@ class CueWatch:
             # CancellableStream leaks its socket on close: issues #1755, #3268).
             with api.get(url, params=params, stream=True, timeout=None) as response:
                 response.raise_for_status()
-                tail = b""
+                tail = b""  # the end of the last piece: a line split between frames is still seen
                 for piece in stdout_frames(response.raw.read):
-                    tail = (tail + piece)[-2 * len(_NEEDLE):]
-                    if _NEEDLE in tail:
+                    seen = tail + piece
+                    if _NEEDLE in seen:
                         self._cue.set()
-                        tail = b""
+                        seen = seen[seen.rindex(_NEEDLE) + len(_NEEDLE):]
+                    tail = seen[-(len(_NEEDLE) - 1):]
         except Exception:  # noqa: BLE001 - a wake-up is optional: the poll loop's own looks remain
             return

@@ -14,7 +14,7 @@ from collections.abc import Callable
 __all__ = ["IdleSample", "idle_cpus", "training_threads"]
 
 SAMPLE_S = 0.1  # two reads of /proc/stat this far apart: 20 clock ticks on 2 cores, enough to tell 1 idle from 2
-SINCE_LAST_MAX_S = 2.0  # a sample begun when the last container ended is used only this long after: then it is stale
+SINCE_LAST_MAX_S = 2.0  # an IdleSample older than this says little of now (a long data preparation): sample afresh
 IDLE_SLACK = 0.3  # a core at least 70% idle is worth a thread; one busier stalls every barrier
 
 

@@ -1,14 +1,17 @@
-"""A prepared container: the next trial's, created and started while the current one runs.
+"""A prepared container: a trial's, created and started before its job is known.
 
-The runner in it imports torch (and what torch's optimizers import on their first step) and then
-waits for /job/job.json, which the host writes, by rename, only once it knows the trial. So the
-next trial's container start, interpreter start and imports (about 1.5 s on 2 cores) overlap the
-current trial instead of following it. Isolation is exactly a fresh container's: the same create
-arguments and controls, mounts fixed at creation (its own empty job dir, the data dir the current
-trial used), one job per container, never reused. A spare that does not fit the next trial (other
-data, other limits) or has died is removed unused. Its label is the trial's it was prepared
-beside, with ``/next`` appended: a host killed meanwhile leaves it to ``reap``, by run prefix, and
-the runner exits on its own after ``JOB_WAIT_S`` without a job.
+The runner in it imports torch and its training code and then waits for /job/job.json, which the
+host writes, by rename, only once it knows the trial. So container start, interpreter start and
+imports (about 1.5 s on 2 cores) overlap other work instead of preceding the trial: in ``run`` the
+next trial's container is prepared while the current one trains (``prepare``: the data the next
+trial will most likely read, ``SandboxRequest.next_data_dir``, else the current trial's; labelled
+with the current trial's id plus ``/next``, at the lowest CPU weight); in ``eval`` the one trial's
+container starts once its model passed preflight (``prepare_for``: its own label, the default
+weight). Isolation is exactly a fresh container's: the same create arguments and controls, mounts
+fixed at creation (its own empty job dir, one data dir), one job per container, never reused. A
+spare that does not fit the trial (other data, other limits) or has died is removed unused. A
+host killed meanwhile leaves a ``run``'s spare to ``reap``, by run prefix; the runner exits on its
+own after ``JOB_WAIT_S`` without a job.
 """
 
 from __future__ import annotations
@@ -103,9 +106,14 @@ class SpareSlot:
             spare, self._spare, self._cpu_id = self._spare, None, None
         if spare is None:
             return None
-        # A spare lowered beside a running trial gets the default weight back; one started early has it.
-        if spare.fits(request) and _running(spare.container) and (
-                spare.cpu_shares is None or _full_weight(spare.container)):
+        try:
+            # A spare lowered beside a running trial gets the default weight back; one started early has it.
+            usable = spare.fits(request) and _running(spare.container) and (
+                spare.cpu_shares is None or _full_weight(spare.container))
+        except BaseException:  # a Ctrl-C here: the spare is no longer in the slot, so remove it now
+            self._drop(spare)
+            raise
+        if usable:
             return spare
         self._drop(spare)
         return None
@@ -129,9 +137,13 @@ class SpareSlot:
         self.discard()
 
     def _join(self, wait_s: float) -> None:
-        worker, self._worker = self._worker, None
+        """Wait for the spare being created; forgotten only once it is done, so a Ctrl-C that cuts
+        one wait short leaves the next (``close``'s) to wait for it again."""
+        worker = self._worker
         if worker is not None:
             worker.join(wait_s)
+            if not worker.is_alive() and self._worker is worker:
+                self._worker = None
 
     def _make(self, data_dir: Path, limits: SandboxLimits, label: str, cpu_shares: int | None) -> None:
         job_dir, container = new_job_dir(), None

@@ -33,7 +33,7 @@ from ..results import (
 )
 from ..sandbox import BaseSandbox, ProgressFn, SandboxRequest, ends_in_runner
 from ..sandbox._controls import RUNNER_DEADLINE_MARGIN_S, thread_count
-from ..sandbox._load import IdleSample, idle_cpus, training_threads
+from ..sandbox._load import SINCE_LAST_MAX_S, IdleSample, idle_cpus, training_threads
 from ..scoring import ALPHA, CHECKPOINTS, is_higher_better, plan_for
 from ._meanwhile import load_scoring_meanwhile
 from ._outputs import finished_seeds
@@ -88,7 +88,11 @@ def evaluate(model_path: Path, config: EvalConfig, sandbox_factory, cache_root: 
         torch) while the host builds the job and loads the scoring libraries."""
         sandbox: BaseSandbox = sandbox_factory()
         opened.append(sandbox)
-        trial.idle_before_start = idle.idle()  # before the start, which would read as a busy machine
+        # Before the start, which would read as a busy machine; a window that also held a long data
+        # preparation says little of now, so a fresh sample replaces it.
+        trial.idle_before_start = idle.idle(max_s=SINCE_LAST_MAX_S)
+        if trial.idle_before_start is None:
+            trial.idle_before_start = IdleSample().idle()
         sandbox.start_early(data.public_dir, config.limits, trial_id)
         return sandbox
 

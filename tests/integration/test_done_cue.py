@@ -44,3 +44,21 @@ def test_without_the_done_line_the_wait_runs_its_full_time(docker_client, sandbo
         container.remove(force=True)
     watch._thread.join(10)
     assert not watch._thread.is_alive()  # removed mid-stream: the thread ends, quietly
+
+
+def test_a_trial_ends_at_its_done_line_not_at_the_next_look(docker_client, sandbox_image, agent_home, monkeypatch):
+    """With looks 60 s apart, a short trial still ends within seconds: the done line woke the loop."""
+    from agent.data import prepare
+    from agent.records import TrialStatus
+    from agent.sandbox import DockerSandbox
+    from agent.sandbox import _controls as c
+    from tests.integration.test_prepared_containers import _request
+
+    monkeypatch.setattr(c, "POLL_INTERVAL_S", 60.0)
+    monkeypatch.setattr(c, "POLL_MAX_INTERVAL_S", 60.0)
+    data = prepare("digits", agent_home / "cache" / "datasets")
+    box = DockerSandbox(docker_client)
+    t0 = time.monotonic()
+    outcome = box.run(_request(data.public_dir, "test-cue", 1, data))
+    assert outcome.status is TrialStatus.OK, outcome.message
+    assert time.monotonic() - t0 < 30  # one 60 s look would have come first without the wake-up

@@ -137,3 +137,49 @@ def test_the_spare_s_cpu_time_is_read_from_its_cgroup(tmp_path, monkeypatch):
     assert _spare._cgroup_cpu_s("abc") == 2.5
     Path(str(v2).format(id="abc")).write_text("usage_usec 1500000\nuser_usec 1000000\n")
     assert _spare._cgroup_cpu_s("abc") == 1.5  # v2 first
+
+
+def test_a_container_started_early_is_taken_as_is_and_goes_to_the_next_data(tmp_path):
+    engine = Engine()
+    slot = engine.slot()
+    slot.prepare_for(tmp_path, request(tmp_path).limits, "eval-abc")
+    spare = slot.take(request(tmp_path))
+    assert spare is not None and engine.calls == [("eval-abc", None)]  # its own label, the default weight
+    assert spare.container.updates == []  # nothing to restore
+    nxt = tmp_path / "full"
+    nxt.mkdir()
+    slot.prepare(request(tmp_path).model_copy(update={"next_data_dir": nxt}))
+    assert slot.take(request(nxt)) is not None  # prepared with the data the next trial reads
+
+
+def test_a_wait_cut_short_leaves_the_next_wait_to_catch_the_spare(tmp_path):
+    """A Ctrl-C during take()'s wait must not make close() forget a spare still being created."""
+    gate = threading.Event()
+    engine = Engine(gate=gate)
+    slot = engine.slot()
+    slot.prepare(request(tmp_path))
+    slot._join(0.05)  # cut short, as an interrupt would: the creation goes on
+    assert slot._worker is not None
+    gate.set()
+    slot.close()
+    assert len(engine.made) == 1 and engine.made[0].removed
+
+
+def test_an_interrupt_while_a_spare_is_checked_removes_it(tmp_path):
+    engine = Engine()
+    slot = engine.slot()
+    slot.prepare(request(tmp_path))
+    slot._join(5)
+    box = slot._spare.container
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    box.reload = interrupted
+    try:
+        slot.take(request(tmp_path))
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was swallowed")
+    assert box.removed  # out of the slot and not handed to anyone: removed, not lost
