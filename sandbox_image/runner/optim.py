@@ -12,7 +12,10 @@ runner compiles nothing. So here:
   that is not ``differentiable``, and records the call as the LR schedule's wrapper does.
 
 The update itself is torch's, untouched: the image's tests check that parameters come out
-bit-identical to ``opt.step()``'s. Where torch's layout differs from what this expects, ``step``
+bit-identical to ``opt.step()``'s. What ``opt.step()`` adds around it is not called: the
+profiler's ``record_function`` label and the optimizer step hooks (``register_step_pre_hook``,
+``register_optimizer_step_pre_hook`` and their post twins). The runner registers none; a model
+file that registers its own sees them skipped. Where torch's layout differs from what this expects, ``step``
 is plain ``opt.step()`` (correct, only slower). A model that compiles its own forward imports
 dynamo itself and gets it whole.
 """
