@@ -38,17 +38,7 @@ def idle_cpus(sample_s: float = SAMPLE_S, cpus: int | None = None,
     ``yielding()``: CPU seconds used so far by processes that yield to a trial (a prepared
     container at the lowest weight); what they used during the sample counts as idle.
     """
-    import os
-
-    n = cpus or os.cpu_count() or 1
-    first, own, t = _cpu_times(), yielding() if yielding else 0.0, time.monotonic()
-    time.sleep(sample_s)
-    second = _cpu_times()
-    if first is None or second is None or second[1] <= first[1]:
-        return None
-    share = (second[0] - first[0]) / (second[1] - first[1])
-    given_back = ((yielding() - own) / max(time.monotonic() - t, 1e-3)) if yielding else 0.0
-    return min(n, share * n + max(0.0, given_back))
+    return IdleSample(cpus, yielding, own_idle=False).idle(sample_s)
 
 
 class IdleSample:
@@ -59,10 +49,12 @@ class IdleSample:
     much as the container's) would otherwise read as a busy machine; the loop, from the moment
     one trial's container is gone to the next one's job."""
 
-    def __init__(self, cpus: int | None = None, yielding: Callable[[], float] | None = None) -> None:
+    def __init__(self, cpus: int | None = None, yielding: Callable[[], float] | None = None,
+                 own_idle: bool = True) -> None:
+        """``own_idle=False``: this process's CPU counts as busy, as any other's (``idle_cpus``)."""
         import os
 
-        self._n, self._yielding = cpus or os.cpu_count() or 1, yielding
+        self._n, self._yielding, self._own_idle = cpus or os.cpu_count() or 1, yielding, own_idle
         self._first, self._own, self._t = _cpu_times(), time.process_time(), time.monotonic()
         self._given = yielding() if yielding else 0.0
 
@@ -74,7 +66,8 @@ class IdleSample:
         if max_s is not None and elapsed > max_s:
             return None
         time.sleep(max(0.0, min_s - elapsed))
-        second, own = _cpu_times(), time.process_time() - self._own
+        second = _cpu_times()
+        own = time.process_time() - self._own if self._own_idle else 0.0
         given = (self._yielding() - self._given) if self._yielding else 0.0
         first = self._first
         if first is None or second is None or second[1] <= first[1]:
